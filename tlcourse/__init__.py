@@ -1,0 +1,24 @@
+"""tlcourse: the helpers shared by the transfer-learning course's notebooks.
+
+Importing it is cheap (no torch or TensorFlow import). Typical first cell of a lesson::
+
+    import tlcourse as tl
+    cfg = tl.config("feature_extraction")
+    tl.env_report("feature_extraction")
+    tl.seed_everything(cfg.seed)
+"""
+
+import os as _os
+
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter quiet
+
+from . import assets, checks  # noqa: E402
+from .assets import AssetError, fetch  # noqa: E402
+from .config import PROFILES, Config, active_profile, config  # noqa: E402
+from .device import env_report, seed_everything, tf_gpus, torch_device  # noqa: E402
+
+__version__ = "0.1.0"
+__all__ = [
+    "PROFILES", "AssetError", "Config", "active_profile", "assets", "checks", "config",
+    "env_report", "fetch", "seed_everything", "tf_gpus", "torch_device",
+]  # fmt: skip

@@ -1,0 +1,35 @@
+"""Exercise checks that explain instead of just asserting.
+
+A student notebook leaves an exercise's answer as ``None``; :func:`exercise` then prints a hint
+and returns ``False`` (so the notebook still runs top to bottom). A wrong answer raises an
+``AssertionError`` whose message says what is wrong; a right one prints why it is right.
+Lesson-specific checks live in submodules (``tl.checks.vision``, ``tl.checks.nlp``, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+def exercise(title: str, answer: Any, test: Callable[[Any], str | None], hint: str) -> bool:
+    """Check one exercise.
+
+    ``test(answer)`` returns ``None`` when the answer is right, else a message that explains the
+    mistake. Returns True when right, False when not attempted (answer is ``None``).
+    """
+    if answer is None:
+        print(f"[ ] {title}: not attempted yet. Hint: {hint}")
+        return False
+    problem = test(answer)
+    if problem:
+        raise AssertionError(f"{title}: {problem}\nHint: {hint}")
+    print(f"[x] {title}: correct.")
+    return True
+
+
+def close(actual: float, expected: float, tol: float, what: str) -> str | None:
+    """A message when ``actual`` is further than ``tol`` from ``expected`` (for :func:`exercise`)."""
+    if abs(float(actual) - float(expected)) > tol:
+        return f"{what} is {actual:.4g}, expected {expected:.4g} +/- {tol:.2g}."
+    return None

@@ -1,0 +1,107 @@
+"""Devices, seeding and the environment banner every notebook prints first."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sys
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+
+REPORTED_PACKAGES = (
+    "tlcourse", "numpy", "torch", "torchvision", "tensorflow-cpu", "tensorflow", "keras",
+    "transformers", "datasets", "ultralytics", "scikit-learn", "jupyterlab",
+)  # fmt: skip
+
+
+def torch_device(prefer: str | None = None) -> Any:
+    """The best PyTorch device: CUDA, then Apple MPS, then CPU (or ``prefer`` if given)."""
+    import torch
+
+    if prefer:
+        return torch.device(prefer)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def tf_gpus() -> list[str]:
+    """Names of the GPUs TensorFlow sees (imports TensorFlow; ``[]`` on CPU builds)."""
+    import tensorflow as tf
+
+    return [d.name for d in tf.config.list_physical_devices("GPU")]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy, PyTorch (CPU and CUDA) and, if imported or installed, TensorFlow/Keras."""
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        import torch
+    except ImportError:
+        pass
+    else:
+        torch.manual_seed(seed)
+        torch.cuda.manual_seed_all(seed)
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+    if "tensorflow" in sys.modules or "keras" in sys.modules:
+        import keras
+
+        keras.utils.set_random_seed(seed)
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the course's main packages (without importing them)."""
+    out = {}
+    for name in REPORTED_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def env_report(lesson: str | None = None, assets: bool = True) -> str:
+    """Print and return one banner: Python, versions, devices, profile, cache, assets present."""
+    from . import assets as assets_mod
+    from .config import active_profile
+
+    lines = [
+        f"tlcourse environment{' - ' + lesson if lesson else ''}",
+        f"  python      {sys.version.split()[0]} on {platform.system()} {platform.machine()}",
+        "  packages    " + ", ".join(f"{k} {v}" for k, v in package_versions().items()),
+    ]
+    try:
+        dev = torch_device()
+        detail = ""
+        if dev.type == "cuda":
+            import torch
+
+            detail = f" ({torch.cuda.get_device_name(0)})"
+        lines.append(f"  torch       device {dev}{detail}")
+    except ImportError:
+        lines.append("  torch       not installed")
+    if "tensorflow" in sys.modules:
+        lines.append(f"  tensorflow  GPUs {tf_gpus() or 'none (CPU)'}")
+    else:
+        lines.append("  tensorflow  not imported yet (tl.tf_gpus() lists its GPUs)")
+    lines.append(f"  profile     {active_profile()}  (set TLCOURSE_PROFILE=smoke|cpu|full)")
+    lines.append(f"  cache       {assets_mod.cache_dir()}")
+    if assets:
+        rows = assets_mod.status()
+        have = [r["id"] for r in rows if r["present"]]
+        miss = [r["id"] for r in rows if not r["present"]]
+        lines.append(f"  assets      present: {', '.join(have) or 'none'}")
+        if miss:
+            lines.append(f"              missing: {', '.join(miss)}")
+    text = "\n".join(lines)
+    print(text)
+    return text
