@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from . import assets
-from .config import PROFILES, active_profile
+from .profiles import PROFILES, active_profile
 from .device import env_report
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -72,7 +72,7 @@ def package_versions() -> dict[str, str]:
 def env_report(lesson: str | None = None, assets: bool = True) -> str:
     """Print and return one banner: Python, versions, devices, profile, cache, assets present."""
     from . import assets as assets_mod
-    from .config import active_profile
+    from .profiles import active_profile
 
     lines = [
         f"tlcourse environment{' - ' + lesson if lesson else ''}",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import importlib.util
 import json
 import os
@@ -401,10 +402,12 @@ def fetch(
                         safe_extract(staged / entry["name"], staged)
                 marker = {"id": asset_id, "source": where, "sha256": record}
                 (staged / MARKER).write_text(json.dumps(marker, indent=1), encoding="utf-8")
-            except (OSError, EOFError, AssetError, subprocess.SubprocessError,
-                    tarfile.TarError, zipfile.BadZipFile) as exc:  # fmt: skip
+            except (OSError, EOFError, http.client.HTTPException, AssetError,
+                    subprocess.SubprocessError, tarfile.TarError, zipfile.BadZipFile) as exc:  # fmt: skip
                 tried.append((where, str(exc) or type(exc).__name__))
                 continue
+            if is_present(asset_id, manifest, cache):  # another process finished first
+                break
             if folder.exists():  # a stale, incomplete folder from an interrupted run
                 shutil.rmtree(folder)
             os.replace(staged, folder)
@@ -425,9 +428,14 @@ def fetch_profile(profile: str, *, progress: bool = True) -> list[Path]:
 # --------------------------------------------------------------------------- bundles
 
 
-def bundle(out: Path, ids: Iterable[str] | None = None, cache: Path | None = None) -> list[str]:
+def bundle(
+    out: Path,
+    ids: Iterable[str] | None = None,
+    cache: Path | None = None,
+    manifest: dict[str, Any] | None = None,
+) -> list[str]:
     """Write one tar of the (present) assets' files, for a workshop room without Wi-Fi."""
-    manifest = load_manifest()
+    manifest = manifest or load_manifest()
     cache = cache or cache_dir()
     chosen = list(ids) if ids is not None else [
         a for a in manifest["assets"] if is_present(a, manifest, cache)
@@ -446,9 +454,11 @@ def bundle(out: Path, ids: Iterable[str] | None = None, cache: Path | None = Non
     return chosen
 
 
-def import_bundle(path: Path, cache: Path | None = None) -> list[str]:
+def import_bundle(
+    path: Path, cache: Path | None = None, manifest: dict[str, Any] | None = None
+) -> list[str]:
     """Install every asset of a bundle, verifying each file against the manifest."""
-    manifest = load_manifest()
+    manifest = manifest or load_manifest()
     imported = []
     with tempfile.TemporaryDirectory() as tmp:
         safe_extract(Path(path), Path(tmp))

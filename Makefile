@@ -1,0 +1,51 @@
+# tlcourse: one command to set up and open the course, one to set up and run every test.
+#   make lab    virtualenv + pinned stack + assets of your profile, then JupyterLab on notebooks/
+#   make test   the same setup, then unit tests and every notebook (notebooks/ and solutions/) in the smoke profile
+# Variables: PYTHON (interpreter for the venv), VENV (its folder), TF_EXTRA (tf-cpu or tf-gpu; auto-detected),
+# LAB_ARGS (extra JupyterLab arguments), TLCOURSE_PROFILE (smoke|cpu|full; see README).
+
+PYTHON   ?= python3
+VENV     ?= .venv
+BIN      := $(VENV)/bin
+TF_EXTRA ?= $(shell command -v nvidia-smi >/dev/null 2>&1 && echo tf-gpu || echo tf-cpu)
+STAMP    := $(VENV)/.tlcourse-$(TF_EXTRA).stamp
+LAB_ARGS ?=
+ROOT_ARG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+NBVAL    := --nbval-lax --nbval-current-env
+
+.PHONY: setup lab test unit notebooks build lint timings clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -e ".[$(TF_EXTRA),dev]"
+	@touch $@
+
+lab: setup
+	$(BIN)/python -m tlcourse fetch --profile $$($(BIN)/python -c "import tlcourse as t; print(t.active_profile())")
+	$(BIN)/python -m tlcourse build --check
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_ARG) $(LAB_ARGS)
+
+test: setup
+	$(BIN)/python -m tlcourse fetch --profile smoke
+	TLCOURSE_PROFILE=smoke $(BIN)/python -m pytest tests notebooks solutions $(NBVAL)
+
+unit: setup
+	TLCOURSE_PROFILE=smoke $(BIN)/python -m pytest tests
+
+notebooks: setup
+	TLCOURSE_PROFILE=smoke $(BIN)/python -m pytest notebooks solutions $(NBVAL)
+
+build: setup
+	$(BIN)/python -m tlcourse build
+
+lint: setup
+	$(BIN)/ruff check tlcourse tests scripts
+
+timings: setup
+	$(BIN)/python scripts/time_notebooks.py --profile $${TLCOURSE_PROFILE:-cpu}
+
+clean:
+	rm -rf $(VENV) build

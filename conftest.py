@@ -1,0 +1,30 @@
+"""Pytest hooks for the whole repo: print (and save) how long each notebook took under nbval."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+_NOTEBOOK_SECONDS: dict[str, float] = defaultdict(float)
+
+
+def pytest_runtest_logreport(report) -> None:  # noqa: ANN001
+    """Add every phase of every nbval cell to its notebook's total."""
+    path = report.nodeid.split("::", 1)[0]
+    if path.endswith(".ipynb"):
+        _NOTEBOOK_SECONDS[path] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
+    """Print one line per notebook and write build/notebook_times.json."""
+    if not _NOTEBOOK_SECONDS:
+        return
+    tr = terminalreporter
+    tr.section("time per notebook (kernel start + all cells)")
+    for path, seconds in sorted(_NOTEBOOK_SECONDS.items()):
+        tr.write_line(f"{seconds:8.1f} s  {path}")
+    tr.write_line(f"{sum(_NOTEBOOK_SECONDS.values()):8.1f} s  total")
+    out = Path("build") / "notebook_times.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(dict(sorted(_NOTEBOOK_SECONDS.items())), indent=1) + "\n")

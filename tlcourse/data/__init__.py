@@ -1,0 +1,1 @@
+"""Dataset loaders shared by the lessons (image folders, text domains, ...)."""
