@@ -11,12 +11,11 @@ import os
 import tarfile
 import threading
 import zipfile
-from pathlib import Path
 
 import pytest
 
 from tlcourse import assets
-from tlcourse.assets import AssetError, ChecksumError, UnsafeArchiveError
+from tlcourse.assets import AssetError, UnsafeArchiveError
 
 PAYLOAD = os.urandom(300_000)
 SHA = hashlib.sha256(PAYLOAD).hexdigest()

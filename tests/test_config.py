@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 import tlcourse as tl
@@ -33,7 +35,7 @@ def test_config_is_frozen_and_reads_attributes():
     assert cfg.seed == 42 and cfg.top_k == 3
     with pytest.raises(AttributeError, match="has no setting 'nope'"):
         _ = cfg.nope
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.profile = "full"  # type: ignore[misc]
     with pytest.raises(TypeError):
         cfg.params["top_k"] = 5  # type: ignore[index]

@@ -14,8 +14,8 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ sta
 
 from . import assets, checks  # noqa: E402
 from .assets import AssetError, fetch  # noqa: E402
-from .profiles import PROFILES, Config, active_profile, config  # noqa: E402
 from .device import env_report, seed_everything, tf_gpus, torch_device  # noqa: E402
+from .profiles import PROFILES, Config, active_profile, config  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = [

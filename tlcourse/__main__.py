@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from . import assets
-from .profiles import PROFILES, active_profile
 from .device import env_report
+from .profiles import PROFILES, active_profile
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
