@@ -418,13 +418,6 @@ def fetch(
     return folder
 
 
-def fetch_profile(profile: str, *, progress: bool = True) -> list[Path]:
-    """Fetch every asset that the given run profile needs."""
-    manifest = load_manifest()
-    ids = [a for a, s in manifest["assets"].items() if profile in s.get("profiles", [])]
-    return [fetch(a, manifest=manifest, progress=progress) for a in ids]
-
-
 # --------------------------------------------------------------------------- bundles
 
 
