@@ -13,9 +13,18 @@ LAB_ARGS ?=
 ROOT_ARG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 NBVAL    := --nbval-lax --nbval-current-env
 
-.PHONY: setup lab test unit notebooks build lint timings clean
+.PHONY: setup sysdeps lab test unit notebooks build lint timings clean
 
-setup: $(STAMP)
+setup: sysdeps $(STAMP)
+
+# Debian's Fashion-MNIST is the offline source of the vision lessons' data. As root we install it;
+# otherwise the fetcher uses `apt-get download` (no root needed) or the official URL.
+sysdeps:
+	@if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null 2>&1 \
+	    && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian package dataset-fashion-mnist"; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends dataset-fashion-mnist >/dev/null; \
+	fi
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
