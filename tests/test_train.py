@@ -1,0 +1,207 @@
+"""tlcourse.train: selection on validation, frozen BatchNorm statistics, evaluation, counts."""
+
+from __future__ import annotations
+
+try:  # triton (loaded lazily by torch) segfaults if loaded after TensorFlow: load it first
+    import triton  # noqa: F401
+except ImportError:
+    pass
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from tlcourse.train import (
+    HISTORY_KEYS,
+    count_params,
+    evaluate_torch,
+    freeze_bn_stats,
+    frozen_batchnorms,
+    train_torch,
+)
+
+CPU = torch.device("cpu")
+
+
+def blobs(n: int = 64, seed: int = 0) -> TensorDataset:
+    """Two separable 2-D Gaussian blobs: class = sign of the first coordinate."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 2
+    x = torch.randn(n, 2, generator=g) * 0.3
+    x[:, 0] += torch.where(y == 1, 2.0, -2.0)
+    return TensorDataset(x, y)
+
+
+class ScriptedOptimizer:
+    """Not a real optimizer: step k sets the linear layer to the k-th scripted weights."""
+
+    def __init__(self, layer: nn.Linear, script: list[torch.Tensor]) -> None:
+        self.layer, self.script, self.steps = layer, script, 0
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.layer.zero_grad(set_to_none=set_to_none)
+
+    def step(self) -> None:
+        with torch.no_grad():
+            self.layer.weight.copy_(self.script[self.steps])
+            self.layer.bias.zero_()
+        self.steps += 1
+
+
+def test_train_torch_restores_best_validation_weights():
+    ds = blobs()
+    loader = DataLoader(ds, batch_size=len(ds))  # one step per epoch
+    layer = nn.Linear(2, 2)
+    good = torch.tensor([[-1.0, 0.0], [1.0, 0.0]])  # val acc 1.0
+    script = [-good, good, -good, torch.zeros(2, 2)]  # best at epoch 2, then worse
+    hist = train_torch(layer, loader, loader, epochs=4, optimizer=ScriptedOptimizer(layer, script),
+                       device=CPU, log=False)
+    assert hist["val_acc"] == [0.0, 1.0, 0.0, 0.5]
+    assert torch.equal(layer.weight.detach(), good), "the best-val weights were not restored"
+    assert evaluate_torch(layer, loader, CPU)["acc"] == 1.0
+
+
+def test_train_torch_history_and_learning():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2))
+    train = DataLoader(blobs(64, 0), batch_size=16, shuffle=True)
+    val = DataLoader(blobs(32, 1), batch_size=16)
+    hist = train_torch(model, train, val, epochs=3, device=CPU, desc="blobs", log=False,
+                       optimizer=torch.optim.Adam(model.parameters(), lr=0.05))
+    assert set(hist) == set(HISTORY_KEYS)
+    assert all(len(v) == 3 for v in hist.values())
+    assert hist["epoch"] == [1, 2, 3]
+    assert all(s > 0 for s in hist["seconds"])
+    final = evaluate_torch(model, val, CPU)["acc"]
+    assert final == max(hist["val_acc"]) and final > 0.9
+
+
+def test_frozen_batchnorm_statistics_do_not_move():
+    torch.manual_seed(0)
+
+    def make() -> nn.Sequential:
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),
+                             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+
+    x = torch.randn(32, 1, 8, 8) * 3 + 5  # statistics far from the initial (0, 1)
+    y = torch.arange(32) % 2
+    loader = DataLoader(TensorDataset(x, y), batch_size=8)
+
+    frozen = make()
+    frozen[0].requires_grad_(False)
+    frozen[1].requires_grad_(False)
+    assert frozen_batchnorms(frozen) == [frozen[1]]
+    before = {k: v.clone() for k, v in frozen.state_dict().items()}
+    train_torch(frozen, loader, loader, epochs=2, device=CPU, log=False,
+                optimizer=torch.optim.SGD(frozen[5].parameters(), lr=0.1))
+    after = frozen.state_dict()
+    for key in ("0.weight", "1.weight", "1.bias", "1.running_mean", "1.running_var"):
+        assert torch.equal(before[key], after[key]), f"{key} changed although frozen"
+    assert not torch.equal(before["5.weight"], after["5.weight"]), "the head did not train"
+
+    # Control: a trainable BatchNorm does update its running statistics (the test can fail).
+    free = make()
+    train_torch(free, loader, None, epochs=1, device=CPU, log=False,
+                optimizer=torch.optim.SGD(free.parameters(), lr=0.1))
+    assert not torch.equal(before["1.running_mean"], free.state_dict()["1.running_mean"])
+
+
+def test_freeze_bn_stats_switches_only_frozen_layers():
+    model = nn.Sequential(nn.BatchNorm1d(3), nn.BatchNorm1d(3), nn.BatchNorm1d(3, affine=False))
+    model[0].requires_grad_(False)
+    model.train()
+    assert freeze_bn_stats(model) == 1
+    assert [m.training for m in model] == [False, True, True]
+
+
+def test_evaluate_torch_outputs():
+    layer = nn.Linear(2, 2)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[-1.0, 0.0], [1.0, 0.0]]))
+        layer.bias.zero_()
+    ds = blobs(10)
+    layer.train()
+    out = evaluate_torch(layer, DataLoader(ds, batch_size=3), CPU)
+    assert layer.training, "evaluate_torch must restore the model's mode"
+    assert out["y_true"].dtype == np.int64 and out["y_true"].shape == (10,)
+    assert out["probs"].shape == (10, 2)
+    np.testing.assert_allclose(out["probs"].sum(axis=1), 1.0, rtol=1e-5)
+    assert out["acc"] == 1.0 and np.array_equal(out["y_pred"], ds.tensors[1].numpy())
+
+
+def test_count_params_and_errors():
+    model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))  # 16 + 10 parameters
+    model[0].requires_grad_(False)
+    assert count_params(model) == (10, 26)
+    model.requires_grad_(False)
+    loader = DataLoader(blobs(4), batch_size=2)
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        train_torch(model, loader, loader, epochs=1, device=CPU,
+                    optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+    model.requires_grad_(True)
+    with pytest.raises(ValueError, match="epochs"):
+        train_torch(model, loader, loader, epochs=0, device=CPU,
+                    optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+
+
+# --------------------------------------------------------------------------- lesson 03's checks
+
+
+def tiny_backbone() -> tuple[list[nn.Module], nn.Module]:
+    blocks = [nn.Linear(2, 3), nn.Linear(3, 3), nn.Linear(3, 4)]  # 9, 12, 16 parameters
+    return blocks, nn.Linear(4, 2)  # head: 10
+
+
+def test_unfrozen_count_check():
+    from tlcourse.checks.finetune import unfrozen_count
+
+    blocks, head = tiny_backbone()
+    assert unfrozen_count(12 + 16 + 10, blocks, head, 2) is None
+    assert "blocks only" in unfrozen_count(12 + 16, blocks, head, 2)
+    assert "head alone" in unfrozen_count(10, blocks, head, 2)
+    assert "*first*" in unfrozen_count(9 + 12 + 10, blocks, head, 2)
+    assert "an int" in unfrozen_count(38.0, blocks, head, 2)
+
+
+def test_param_groups_check():
+    from tlcourse.checks.finetune import param_groups
+
+    blocks, head = tiny_backbone()
+
+    def groups(decay: float = 0.5, skip_head: bool = False) -> list[dict]:
+        out = [] if skip_head else [{"params": list(head.parameters()), "lr": 1e-3}]
+        return out + [{"params": list(b.parameters()), "lr": 1e-4 * decay ** (2 - i)}
+                      for i, b in enumerate(blocks)]
+
+    assert param_groups(groups(), blocks, head, 1e-3, 1e-4, 0.5) is None
+    torch.optim.Adam(groups())  # what the check accepts is a valid optimizer argument
+    assert "bottom block" in param_groups(groups(decay=0.9), blocks, head, 1e-3, 1e-4, 0.5)
+    assert "in no group" in param_groups(groups(skip_head=True), blocks, head, 1e-3, 1e-4, 0.5)
+    twice = groups() + [{"params": list(head.parameters()), "lr": 1e-3}]
+    assert "repeats" in param_groups(twice, blocks, head, 1e-3, 1e-4, 0.5)
+    assert "list of dicts" in param_groups(None, blocks, head, 1e-3, 1e-4, 0.5)
+
+
+def test_bn_updates_check():
+    from types import SimpleNamespace
+
+    from tlcourse.checks.finetune import bn_updates
+
+    class BatchNormalization(SimpleNamespace):  # stands in for keras' layer (matched by name)
+        pass
+
+    layers = [BatchNormalization(name=f"b{i}_bn") for i in range(4)]
+    layers += [SimpleNamespace(name=f"b{i}_conv") for i in range(4)]
+    base = SimpleNamespace(layers=layers)
+
+    def block_of(name: str) -> int:
+        return int(name[1])
+
+    assert bn_updates((2, 0), base, block_of, 4, 2) is None  # blocks 2 and 3
+    assert "overrides" in bn_updates((0, 0), base, block_of, 4, 2)
+    assert "top 2 blocks (2)" in bn_updates((4, 0), base, block_of, 4, 2)
+    assert "inference mode" in bn_updates((2, 2), base, block_of, 4, 2)
+    assert "tuple" in bn_updates(2, base, block_of, 4, 2)

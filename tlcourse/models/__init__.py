@@ -1,0 +1,16 @@
+"""Pretrained backbones (PyTorch and Keras) for the vision lessons; see :mod:`.backbones`."""
+
+from .backbones import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    keras_backbone,
+    keras_mobilenet_v2,
+    port_torch_mobilenet_v2,
+    torch_backbone,
+    torch_style_preprocess,
+)
+
+__all__ = [
+    "IMAGENET_MEAN", "IMAGENET_STD", "keras_backbone", "keras_mobilenet_v2",
+    "port_torch_mobilenet_v2", "torch_backbone", "torch_style_preprocess",
+]  # fmt: skip
