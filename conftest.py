@@ -6,6 +6,8 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+import tlcourse  # noqa: F401  (before any test imports TensorFlow: see tlcourse/__init__.py)
+
 _NOTEBOOK_SECONDS: dict[str, float] = defaultdict(float)
 
 

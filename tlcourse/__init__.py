@@ -11,6 +11,14 @@ Importing it is cheap (no torch or TensorFlow import). Typical first cell of a l
 import os as _os
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter quiet
+# Idle OpenMP threads sleep instead of spinning: on a busy 2-core laptop spinning threads starved
+# PyTorch (81 -> 2 images/s measured); set before torch loads.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+try:  # triton (a torch dependency) must load before TensorFlow: loaded after it, creating a torch
+    import triton  # noqa: F401  optimizer segfaults the process (torch 2.14 + TF 2.21).
+except ImportError:
+    pass
 
 from . import assets, checks  # noqa: E402
 from .assets import AssetError, fetch  # noqa: E402
