@@ -53,7 +53,7 @@ def test_overrides_and_typos():
 def test_every_lesson_has_same_keys_in_every_profile(lesson):
     """Same code path in every profile: only values differ, never the set of settings."""
     table = cfgmod.lesson_table(lesson)
-    keys = {p: set(table[p]) for p in tl.PROFILES}
+    keys = {p: set(table.get("common", {})) | set(table[p]) for p in tl.PROFILES}
     assert keys["smoke"] == keys["cpu"] == keys["full"], keys
     for profile in tl.PROFILES:
         tl.config(lesson, profile=profile)
