@@ -34,8 +34,8 @@ Keras: the official Keras ImageNet weights are a download from Google's servers,
 
 Import order: with the PyPI (CUDA) build of PyTorch on Linux, importing TensorFlow (``import
 keras``) *before* torchvision or a torch optimizer step crashes the process (a segmentation fault
-when Triton, which both of those import, loads after TensorFlow). Import ``torch`` and
-``torchvision`` first, then ``keras``; the lessons' setup cells do.
+when Triton, which both of those import, loads after TensorFlow). ``import tlcourse`` loads Triton
+early; the lessons also import ``torch`` and ``torchvision`` before ``keras``.
 """
 
 from __future__ import annotations
