@@ -20,7 +20,7 @@ try:  # triton (a torch dependency) must load before TensorFlow: loaded after it
 except ImportError:
     pass
 
-from . import assets, checks  # noqa: E402
+from . import assets, checks, ledger  # noqa: E402
 from .assets import AssetError, fetch  # noqa: E402
 from .device import env_report, seed_everything, tf_gpus, torch_device  # noqa: E402
 from .profiles import PROFILES, Config, active_profile, config  # noqa: E402
@@ -28,5 +28,5 @@ from .profiles import PROFILES, Config, active_profile, config  # noqa: E402
 __version__ = "0.1.0"
 __all__ = [
     "PROFILES", "AssetError", "Config", "active_profile", "assets", "checks", "config",
-    "env_report", "fetch", "seed_everything", "tf_gpus", "torch_device",
+    "env_report", "fetch", "ledger", "seed_everything", "tf_gpus", "torch_device",
 ]  # fmt: skip

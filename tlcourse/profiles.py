@@ -97,4 +97,10 @@ def config(lesson: str, profile: str | None = None, **overrides: Any) -> Config:
         raise ValueError(f"Unknown setting(s) for {lesson!r}: {', '.join(unknown)}.")
     params.update(overrides)
     seed = int(params.pop("seed", DEFAULT_SEED))
+    env_seed = os.environ.get("TLCOURSE_SEED", "").strip()  # `make verify SEEDS=3` sets it per run
+    if env_seed:
+        try:
+            seed = int(env_seed)
+        except ValueError:
+            raise ValueError(f"TLCOURSE_SEED={env_seed!r} is not an integer seed.") from None
     return Config(lesson=lesson, profile=profile, seed=seed, params=MappingProxyType(params))
