@@ -24,7 +24,7 @@ def test_fetch_unknown_asset_fails_with_message(capsys):
 def test_online_only_asset_offline_names_the_offline_switch(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TLCOURSE_CACHE", str(tmp_path))
     monkeypatch.setenv("TLCOURSE_TIMEOUT", "3")
-    monkeypatch.setattr(tl.assets, "_download", _no_network)
+    monkeypatch.setattr(tl.assets.download, "download", _no_network)
     assert main(["fetch", "resnet50_imagenet"]) == 1
     err = capsys.readouterr().err
     assert "online only" in err and "'mobilenet_v2_imagenet'" in err
