@@ -56,5 +56,13 @@ lint: setup
 timings: setup
 	$(BIN)/python scripts/time_notebooks.py --profile $${TLCOURSE_PROFILE:-cpu}
 
+# `make verify [LESSON=03 | LESSON="02 03"] [SEEDS=3]`: run solution notebooks top to bottom (fresh kernel
+# each, no output timeout) in $$TLCOURSE_PROFILE (default cpu), seeds 42, 43, ...; merge times and recorded
+# numbers into docs/results.json and docs/results.md. Fails when a notebook fails. Run it alone on the machine.
+.PHONY: verify
+verify: setup
+	$(BIN)/python -m tlcourse fetch --profile $${TLCOURSE_PROFILE:-cpu}
+	$(BIN)/python scripts/verify.py --profile $${TLCOURSE_PROFILE:-cpu} --lessons $(or $(LESSON),all) --seeds $(or $(SEEDS),1)
+
 clean:
 	rm -rf $(VENV) build

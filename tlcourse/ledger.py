@@ -12,6 +12,18 @@ taken from the measured spread::
 
 Where the ledger has no entry for this lesson, key and profile (the smoke profile, a new key, a
 changed setup) :func:`check` says so and returns False: run ``make verify`` to measure it.
+
+The file's shape (``make verify`` writes it through :func:`update` and :func:`merge_run`)::
+
+    {"profiles": {"cpu": {"03_fine_tuning": {
+        "lesson": "fine_tuning", "code": "<sha256 of the code cells and lesson TOML>",
+        "runs": {"42": {"seconds", "date", "machine", "threads", "load_start", "load_end",
+                        "values": {"key": value}}},
+        "summary": {"seconds": {"mean", "min", "max", "n"},
+                    "values": {"key": {"mean", "std", "min", "max", "n"}}}}}}}
+
+Runs of an older version of a notebook (another ``code`` digest) are dropped when a new run is
+merged, so a summary never mixes two versions of a lesson.
 """
 
 from __future__ import annotations
@@ -19,6 +31,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import statistics
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,3 +140,74 @@ def seconds(notebook: str, profile: str, path: Path | None = None) -> dict[str, 
     if not entry:
         return None
     return entry.get("summary", {}).get("seconds")
+
+
+def stats(xs: list[float]) -> dict[str, float | int]:
+    """Mean, sample standard deviation (0 for one value), min, max and count of ``xs``."""
+    if not xs:
+        raise ValueError("no values to summarise")
+    std = statistics.stdev(xs) if len(xs) > 1 else 0.0
+    return {"mean": statistics.fmean(xs), "std": std, "min": min(xs), "max": max(xs), "n": len(xs)}
+
+
+def summarize(runs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The summary of a notebook's runs: wall seconds (mean/min/max/n) and stats per key."""
+    seconds = stats([float(r["seconds"]) for r in runs.values()])
+    seconds.pop("std")
+    keys = sorted({k for r in runs.values() for k in r["values"]})
+    values = {k: stats([float(r["values"][k]) for r in runs.values() if k in r["values"]])
+              for k in keys}  # fmt: skip
+    return {"seconds": seconds, "values": values}
+
+
+def merge_run(data: dict[str, Any], *, profile: str, notebook: str, lesson: str, code: str,
+              seed: int, run: dict[str, Any]) -> str | None:  # fmt: skip
+    """Put one successful run into ``data`` (in place) and recompute the notebook's summary.
+
+    A run of the same seed replaces the old one. If the ledger's runs of this notebook were made
+    with other code (``code`` digest differs), they are dropped; the returned note says so.
+    """
+    for field in ("seconds", "values"):
+        if field not in run:
+            raise ValueError(f"a run needs {field!r}; got {sorted(run)}")
+    notebooks = data.setdefault("profiles", {}).setdefault(profile, {})
+    entry = notebooks.get(notebook)
+    note = None
+    if entry is not None and entry.get("code") != code:
+        stale = sorted(entry.get("runs", {}), key=int)
+        note = (f"{notebook} ({profile}): its code changed since seeds {', '.join(stale)} were "
+                "measured; those runs were dropped.")  # fmt: skip
+        entry = None
+    if entry is None:
+        entry = {"lesson": lesson, "code": code, "runs": {}}
+    entry["lesson"] = lesson
+    entry["runs"][str(int(seed))] = dict(run)
+    entry["runs"] = dict(sorted(entry["runs"].items(), key=lambda kv: int(kv[0])))
+    entry["summary"] = summarize(entry["runs"])
+    notebooks[notebook] = entry
+    data["profiles"][profile] = dict(sorted(notebooks.items()))
+    return note
+
+
+def dump(data: Mapping[str, Any]) -> str:
+    """The ledger as the committed text (sorted keys, one-space indent, trailing newline)."""
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+
+@contextmanager
+def locked(path: Path | None = None, timeout: float = 600.0) -> Iterator[dict[str, Any]]:
+    """Lock the ledger, yield its current content, and write it back (atomically) on success.
+
+    Several ``make verify`` runs may finish at the same time: each re-reads the file under the
+    lock, so none overwrites what another merged meanwhile. The lock is ``<ledger>.lock``.
+    """
+    from filelock import FileLock
+
+    path = path or LEDGER
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock", timeout=timeout):
+        data = load(path)
+        yield data
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(dump(data), encoding="utf-8")
+        os.replace(tmp, path)

@@ -1,0 +1,106 @@
+"""scripts/verify.py (`make verify`): notebook selection, record parsing, the table, and a real run."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tlcourse import ledger
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("verify", ROOT / "scripts" / "verify.py")
+verify = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(verify)
+
+
+def notebook(*cells: tuple[str, str]) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src)
+                for kind, src in cells]  # fmt: skip
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def test_select_by_number_stem_or_all(tmp_path):
+    for name in ("00_a", "02_b", "03_c", "notes"):
+        (tmp_path / f"{name}.ipynb").write_text("{}")
+    names = lambda paths: [p.stem for p in paths]  # noqa: E731
+    assert names(verify.select(["all"], tmp_path)) == ["00_a", "02_b", "03_c"]
+    assert names(verify.select(["3", "02", "02_b"], tmp_path)) == ["03_c", "02_b"]
+    with pytest.raises(SystemExit, match="no solution notebook for LESSON='07'"):
+        verify.select(["07"], tmp_path)
+
+
+def test_records_must_match_the_run(tmp_path):
+    rec = tmp_path / "r.jsonl"
+    line = {"lesson": "x", "profile": "cpu", "seed": 42, "key": "acc", "value": 0.5}
+    rec.write_text(json.dumps(line) + "\n" + json.dumps({**line, "key": "f1", "value": 0.25}) + "\n")
+    assert verify.read_records(rec, profile="cpu", seed=42) == ("x", {"acc": 0.5, "f1": 0.25})
+    assert verify.read_records(tmp_path / "none.jsonl", profile="cpu", seed=42) == (None, {})
+    with pytest.raises(verify.RunFailed, match="but this run is 'cpu', seed 43"):
+        verify.read_records(rec, profile="cpu", seed=43)
+    rec.write_text(json.dumps(line) + "\n" + json.dumps({**line, "value": 0.6}) + "\n")
+    with pytest.raises(verify.RunFailed, match="recorded twice"):
+        verify.read_records(rec, profile="cpu", seed=42)
+    rec.write_text("not json\n")
+    with pytest.raises(verify.RunFailed, match="line 1"):
+        verify.read_records(rec, profile="cpu", seed=42)
+
+
+def test_code_digest_follows_code_and_config_not_prose():
+    a = notebook(("md", "# Title"), ("code", 'cfg = tl.config("start_here")'))
+    b = notebook(("md", "# Another title, **Time:** 3 min"), ("code", 'cfg = tl.config("start_here")'))
+    c = notebook(("md", "# Title"), ("code", 'cfg = tl.config("start_here", epochs=2)'))
+    assert verify.lesson_name(a) == "start_here"
+    digest = verify.code_digest(a, "start_here")
+    assert digest == verify.code_digest(b, "start_here")
+    assert digest != verify.code_digest(c, "start_here")
+    assert digest != verify.code_digest(a, "fine_tuning")  # another lesson's sizes
+
+
+def test_markdown_table_has_time_load_and_every_number():
+    data: dict = {}
+    for seed, acc in ((42, 0.70), (43, 0.74)):
+        ledger.merge_run(data, profile="cpu", notebook="03_x", lesson="x", code="c", seed=seed, run={
+            "seconds": 300.0 + seed, "date": "2026-12-01 07:00 UTC", "machine": "x86_64, 2 cores, no GPU",
+            "load_start": 0.05 * (seed - 41), "load_end": 1.5, "values": {"acc": acc, "loss": 0.5}})  # fmt: skip
+    text = verify.markdown(data)
+    assert "## Profile `cpu`" in text
+    assert "| `03_x` | 42, 43 | 5.7 min (5.7 min-5.7 min) | x86_64, 2 cores, no GPU | 2026-12-01 | 0.05 / 1.50 |" in text
+    assert "`acc` | 0.72 +/- 0.02828 | 0.7-0.74 |" in text
+    assert "`loss` | 0.5 +/- 0 | 0.5-0.5 |" in text
+
+
+def test_verify_runs_notebooks_merges_good_runs_and_fails_on_a_broken_one(tmp_path, monkeypatch, capsys):
+    """End to end: two seeds of a tiny notebook in real kernels; a failing notebook is not merged."""
+    monkeypatch.setattr(verify, "EXECUTED", tmp_path / "executed")
+    folder = tmp_path / "solutions"
+    folder.mkdir()
+    good = notebook(("md", "# Tiny"), ("code", "import os\nimport tlcourse as tl\n"
+                                               'cfg = tl.config("start_here")\n'
+                                               'tl.ledger.record(cfg, "seed_half", cfg.seed / 2)\n'
+                                               'tl.ledger.record(cfg, "cwd_is_here", float(os.path.isfile("91_tiny.ipynb")))'))  # fmt: skip
+    bad = notebook(("code", "x = 1"), ("code", 'raise RuntimeError("the check says no")'))
+    nbformat.write(good, folder / "91_tiny.ipynb")
+    nbformat.write(bad, folder / "92_broken.ipynb")
+    path = tmp_path / "results.json"
+    args = ["--folder", str(folder), "--ledger", str(path), "--profile", "cpu"]
+    assert verify.main([*args, "--lessons", "91", "--seeds", "2"]) == 0
+    assert verify.main([*args, "--lessons", "92"]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED 92_broken seed 42 (not merged): cell 1 ('raise RuntimeError" in out
+    assert "RuntimeError: the check says no" in out
+    entry = ledger.load(path)["profiles"]["cpu"]
+    assert list(entry) == ["91_tiny"]
+    assert entry["91_tiny"]["lesson"] == "start_here"
+    runs = entry["91_tiny"]["runs"]
+    assert {s: r["values"] for s, r in runs.items()} == {
+        "42": {"seed_half": 21.0, "cwd_is_here": 1.0}, "43": {"seed_half": 21.5, "cwd_is_here": 1.0}}
+    assert all(r["seconds"] > 0 and r["load_start"] is not None for r in runs.values())
+    assert entry["91_tiny"]["summary"]["values"]["seed_half"]["n"] == 2
+    assert "`91_tiny` | 42, 43 |" in (tmp_path / "results.md").read_text()
+    assert (tmp_path / "executed" / "92_broken.cpu.42.ipynb").is_file()
