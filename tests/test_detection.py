@@ -1,0 +1,198 @@
+"""Detection data (lesson 05): generated YOLO datasets, the strict label reader, offline ultralytics."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tlcourse import assets
+from tlcourse.data import detection as det
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def split_with(tmp_path: Path, label_text: str | None, image: bool = True, name: str = "a") -> Path:
+    """A one-image YOLO split ``tmp_path/images/train``; returns that folder."""
+    img_dir = tmp_path / "images" / "train"
+    lbl_dir = tmp_path / "labels" / "train"
+    img_dir.mkdir(parents=True, exist_ok=True)
+    lbl_dir.mkdir(parents=True, exist_ok=True)
+    if image:
+        Image.new("RGB", (8, 8)).save(img_dir / f"{name}.png")
+    if label_text is not None:
+        (lbl_dir / f"{name}.txt").write_text(label_text)
+    return img_dir
+
+
+GOOD = "0 0.5 0.5 0.2 0.2\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("3 0.5 0.5 0.2 0.2", "class id 3 is out of range; data.yaml names 3 classes"),
+        ("-1 0.5 0.5 0.2 0.2", "class id -1 is out of range"),
+        ("0 0.95 0.5 0.2 0.2", "reaches outside the image"),
+        ("0 50 40 10 10", "reaches outside the image.*Pixels"),
+        ("0 0.5 0.5 0 0.2", "zero or negative width/height"),
+        ("0 0.5 0.5 0.2", "4 columns, a detection label has 5"),
+        ("0 0.5 0.5 0.2 0.2 0.1 0.1", "7 columns"),
+        ("cat 0.5 0.5 0.2 0.2", "class id 'cat' is not an integer"),
+        ("0 0.5 half 0.2 0.2", "is not four numbers"),
+        ("0 nan 0.5 0.2 0.2", "not finite"),
+    ],
+)
+def test_malformed_label_names_file_and_line(tmp_path, line, message):
+    img_dir = split_with(tmp_path, GOOD + line + "\n")
+    with pytest.raises(det.LabelError, match=message) as err:
+        det.read_yolo_labels(img_dir, nc=3)
+    assert "a.txt, line 2" in str(err.value)
+
+
+def test_good_labels_are_read(tmp_path):
+    img_dir = split_with(tmp_path, GOOD + "\n2 0.1 0.1 0.2 0.2\n")  # blank line allowed
+    report = det.read_yolo_labels(img_dir, nc=3)
+    (rows,) = report.labels.values()
+    np.testing.assert_allclose(rows, [[0, 0.5, 0.5, 0.2, 0.2], [2, 0.1, 0.1, 0.2, 0.2]])
+    assert report.n_boxes == 2 and report.class_counts(3) == [1, 0, 1] and not report.backgrounds
+
+
+def test_image_without_label_is_a_background_and_said_so(tmp_path):
+    img_dir = split_with(tmp_path, GOOD)
+    split_with(tmp_path, None, name="b")
+    with pytest.warns(UserWarning, match="1 image.*no label file.*background"):
+        report = det.read_yolo_labels(img_dir, nc=1)
+    assert [p.name for p in report.backgrounds] == ["b.png"]
+
+
+def test_label_without_image_is_an_error(tmp_path):
+    img_dir = split_with(tmp_path, GOOD)
+    split_with(tmp_path, GOOD, image=False, name="orphan")
+    with pytest.raises(det.LabelError, match="orphan.txt: a label file without an image"):
+        det.read_yolo_labels(img_dir, nc=1)
+
+
+def test_check_dataset_requires_names_and_splits(tmp_path):
+    (tmp_path / "data.yaml").write_text("train: images/train\n")
+    with pytest.raises(det.LabelError, match="needs a 'names' mapping"):
+        det.check_dataset(tmp_path / "data.yaml")
+    split_with(tmp_path, GOOD)
+    (tmp_path / "data.yaml").write_text("train: images/train\nnames: {0: a}\n")
+    with pytest.raises(det.LabelError, match="needs 'train' and 'val'"):
+        det.check_dataset(tmp_path / "data.yaml")
+
+
+@pytest.fixture(scope="module")
+def tiny_target(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    return det.detection_dataset("target", 48, 6, 3, 3, seed=5, cache=cache), cache
+
+
+def test_generated_dataset_is_valid_deterministic_and_exact(tiny_target, tmp_path):
+    data, _ = tiny_target
+    reports = det.check_dataset(data)
+    assert {s: len(r.labels) for s, r in reports.items()} == {"train": 6, "val": 3, "test": 3}
+    again = det.detection_dataset("target", 48, 6, 3, 3, seed=5, cache=tmp_path)
+    for split in det.SPLITS:
+        for a in sorted((data.parent / "images" / split).iterdir()):
+            b = again.parent / "images" / split / a.name
+            assert a.read_bytes() == b.read_bytes(), f"{a.name} differs between two generations"
+    # exact boxes: the pixels just outside each box are the background crop's, not the item's
+    for img_path, rows in reports["train"].labels.items():
+        assert len(rows) >= 1
+        w = Image.open(img_path).size[0]
+        for _, cx, cy, bw, bh in rows:
+            x0, x1 = round((cx - bw / 2) * w), round((cx + bw / 2) * w)
+            assert 0 <= x0 < x1 <= w and abs((x1 - x0) - bw * w) < 1e-3
+
+
+def test_source_and_target_classes_differ_and_splits_use_disjoint_photos():
+    assert not set(det.CLASSES["source"]) & set(det.CLASSES["target"])
+    photos = [set(v) for v in det.BACKGROUNDS.values()]
+    assert all(not (a & b) for i, a in enumerate(photos) for b in photos[i + 1:])
+    spec = assets.load_manifest()["assets"]["skimage_backgrounds"]
+    assert set().union(*photos) <= {f["name"] for f in spec["files"]}
+
+
+def test_dataset_is_cached(tiny_target):
+    data, cache = tiny_target
+    stamp = data.stat().st_mtime_ns
+    assert det.detection_dataset("target", 48, 6, 3, 3, seed=5, cache=cache) == data
+    assert data.stat().st_mtime_ns == stamp
+
+
+GUARD = textwrap.dedent(
+    """
+    import ipaddress, json, os, socket, sys
+    attempts = []
+    def local(host):
+        if host in (None, "", "localhost") or isinstance(host, bytes):
+            return True
+        try:
+            return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+        except ValueError:
+            return False
+    def guard_addr(addr):
+        if isinstance(addr, tuple) and not local(addr[0]):
+            attempts.append(repr(addr))
+            raise OSError(f"network disabled by test: {addr!r}")
+    real_connect, real_connect_ex, real_sendto = socket.socket.connect, socket.socket.connect_ex, socket.socket.sendto
+    socket.socket.connect = lambda self, addr: (guard_addr(addr), real_connect(self, addr))[1]
+    socket.socket.connect_ex = lambda self, addr: (guard_addr(addr), real_connect_ex(self, addr))[1]
+    socket.socket.sendto = lambda self, data, *a: (guard_addr(a[-1]), real_sendto(self, data, *a))[1]
+    real_gai = socket.getaddrinfo
+    def gai(host, *a, **k):
+        if not local(host):
+            attempts.append(f"getaddrinfo {host}")
+            raise socket.gaierror(f"name resolution disabled by test: {host}")
+        return real_gai(host, *a, **k)
+    socket.getaddrinfo = gai
+    """
+)
+
+SCRIPT = GUARD + textwrap.dedent(
+    """
+    import tlcourse as tl
+    from tlcourse import detection
+    path = detection.pretrain("smoke")           # trains the source checkpoint from scratch
+    sha = tl.assets.sha256_file(path)
+    from ultralytics import YOLO
+    model = YOLO(detection.to_ultralytics(path, path.parent.parent / "work" / "source.pt"))
+    from tlcourse.data.detection import detection_dataset
+    data = detection_dataset("target", 32, 4, 2, 2, seed=1)
+    model.train(data=str(data), imgsz=32, epochs=1, batch=4, workers=0, device="cpu", plots=True,
+                project=str(path.parent.parent / "work"), name="t", exist_ok=True, verbose=False)
+    images = sorted((data.parent / "images" / "test").glob("*.png"))
+    model.predict([str(p) for p in images], imgsz=32, conf=0.001, verbose=False)
+    from ultralytics import settings
+    print(json.dumps({"attempts": attempts, "sha": sha, "sync": settings["sync"]}))
+    """
+)
+
+
+def test_offline_pretrain_train_predict_attempt_no_connection(tmp_path):
+    """The smoke source checkpoint is made from scratch (and matches the manifest's sha256), then a
+    tiny fine-tune and predict run, with every non-loopback connection and DNS lookup refused."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for asset in ("fashion_mnist", "skimage_backgrounds"):  # reuse the fetched inputs
+        os.symlink(assets.fetch(asset, progress=False), cache / asset)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YOLO_")}
+    env.update(TLCOURSE_CACHE=str(cache), HOME=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["attempts"] == [], f"ultralytics tried the network: {result['attempts']}"
+    assert result["sync"] is False
+    expected = assets.load_manifest()["assets"]["yolo_source_smoke"]["files"][0]["sha256"]
+    assert result["sha"] == expected, "the smoke source checkpoint is not reproducible bit for bit"
+    assert (cache / "ultralytics" / "Ultralytics" / "Arial.ttf").is_file()
