@@ -1,5 +1,5 @@
 # tlcourse: one command to set up and open the course, one to set up and run every test.
-#   make lab    virtualenv + pinned stack + assets of your profile, then JupyterLab on notebooks/
+#   make lab    virtualenv + pinned stack + assets of your profile, then JupyterLab on your workspace/
 #   make test   the same setup, then unit tests and every notebook (notebooks/ and solutions/) in the smoke profile
 # Variables: PYTHON (interpreter for the venv), VENV (its folder), TF_EXTRA (tf-cpu or tf-gpu; auto-detected),
 # LAB_ARGS (extra JupyterLab arguments), TLCOURSE_PROFILE (smoke|cpu|full; see README).
@@ -10,6 +10,7 @@ BIN      := $(VENV)/bin
 TF_EXTRA ?= $(shell command -v nvidia-smi >/dev/null 2>&1 && echo tf-gpu || echo tf-cpu)
 STAMP    := $(VENV)/.tlcourse-$(TF_EXTRA).stamp
 LAB_ARGS ?=
+WORKSPACE ?= workspace
 ROOT_ARG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 NBVAL    := --nbval-lax --nbval-current-env
 
@@ -32,10 +33,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[$(TF_EXTRA),dev]"
 	@touch $@
 
+# JupyterLab opens your workspace (WORKSPACE, default workspace/, ignored by git): filled from notebooks/ on
+# first start, never overwritten afterwards; lessons a course update adds appear beside your files.
+# An asset that cannot be fetched does not keep the course closed: the lesson that needs it says so.
 lab: setup
-	$(BIN)/python -m tlcourse fetch --profile $$($(BIN)/python -c "import tlcourse as t; print(t.active_profile())")
-	$(BIN)/python -m tlcourse build --check
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_ARG) $(LAB_ARGS)
+	$(BIN)/python -m tlcourse fetch --profile $$($(BIN)/python -c "import tlcourse as t; print(t.active_profile())") \
+	  || echo "make lab: some assets are missing (see above); the lessons that need them will say what to do." >&2
+	$(BIN)/python -m tlcourse.workspace --workspace "$(WORKSPACE)" sync
+	$(BIN)/jupyter lab --notebook-dir="$(WORKSPACE)" $(ROOT_ARG) $(LAB_ARGS)
+
+# `make reset LESSON=03`: the course's copy of one lesson back into the workspace; yours is moved aside
+# (renamed <name>.before-reset-<time>.ipynb), never deleted.
+.PHONY: reset
+reset: setup
+	@test -n "$(LESSON)" || { echo "usage: make reset LESSON=03" >&2; exit 2; }
+	$(BIN)/python -m tlcourse.workspace --workspace "$(WORKSPACE)" reset "$(LESSON)"
 
 test: setup
 	$(BIN)/python -m tlcourse fetch --profile smoke

@@ -1,0 +1,96 @@
+"""Unit tests run against a temporary asset cache, never the learner's ``~/.cache``.
+
+During every test under ``tests/`` (fixtures included), ``TLCOURSE_CACHE``, ``TORCH_HOME`` and
+``HF_HOME`` point into one temporary folder per session; afterwards the previous values are back,
+so notebooks collected in the same pytest run (``pytest tests notebooks ...``) still use the real
+cache. The temporary cache is seeded, on first use, with a copy of every asset already complete in
+the real cache (the real cache is only read; torch's copy of installed weights is made in the
+temporary TORCH_HOME when a test calls ``tl.fetch``). An asset the real cache lacks is fetched from
+its ordinary sources into the temporary cache when a test asks for it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tlcourse import assets
+
+ENV_VARS = ("TLCOURSE_CACHE", "TORCH_HOME", "HF_HOME")
+REAL_CACHE = assets.cache_dir()  # read before any test changes the environment
+_state: dict[str, object] = {}
+
+
+def _temp_env() -> dict[str, str]:
+    """The temporary folders (created and seeded on first call)."""
+    if "env" not in _state:
+        root = Path(tempfile.mkdtemp(prefix="tlcourse-tests-"))
+        env = {"TLCOURSE_CACHE": str(root / "cache"), "TORCH_HOME": str(root / "torch"),
+               "HF_HOME": str(root / "huggingface")}  # fmt: skip
+        _state.update(root=root, env=env)
+        saved = {k: os.environ.get(k) for k in ENV_VARS}
+        os.environ.update(env)
+        try:
+            _seed(Path(env["TLCOURSE_CACHE"]))
+        finally:
+            _restore(saved)
+    return _state["env"]  # type: ignore[return-value]
+
+
+def _seed(cache: Path) -> None:
+    """Copy every asset the real cache holds (complete ones only: ``is_present``)."""
+    manifest = assets.load_manifest()
+    cache.mkdir(parents=True, exist_ok=True)
+    for asset_id in manifest["assets"]:
+        if assets.is_present(asset_id, manifest, REAL_CACHE):
+            shutil.copytree(REAL_CACHE / asset_id, cache / asset_id)
+
+
+def _restore(saved: dict[str, str | None]) -> None:
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item):  # noqa: ANN201
+    """Before the test's fixtures: point the caches at the temporary folder."""
+    env = _temp_env()
+    _state["saved"] = {k: os.environ.get(k) for k in ENV_VARS}
+    os.environ.update(env)
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):  # noqa: ANN201
+    """After the test's fixtures are torn down: the previous environment again."""
+    yield
+    saved = _state.pop("saved", None)
+    if saved is not None:
+        _restore(saved)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def real_cache() -> Path:
+    """The learner's asset cache (tests only read it, when seeding)."""
+    return REAL_CACHE
+
+
+@pytest.fixture
+def temp_cache_root() -> Path:
+    """The session's temporary folder holding the cache, TORCH_HOME and HF_HOME."""
+    _temp_env()
+    return _state["root"]  # type: ignore[return-value]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Remove the temporary caches."""
+    root = _state.pop("root", None)
+    if root is not None:
+        shutil.rmtree(root, ignore_errors=True)  # type: ignore[arg-type]

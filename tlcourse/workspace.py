@@ -1,0 +1,203 @@
+"""The learner's workspace: their own copies of the lessons, which the course never overwrites.
+
+``notebooks/`` holds the course's student copies (generated from ``solutions/`` by
+``python -m tlcourse build`` and replaced by every course update). A learner works in
+``workspace/`` instead (ignored by git), which ``make lab`` opens:
+
+* :func:`sync` (run by ``make lab`` before JupyterLab starts) copies every lesson of
+  ``notebooks/`` that the workspace does not have yet. It never overwrites a file: a learner's
+  saved answers and outputs stay; lessons added by a course update appear beside them. A lesson
+  whose course copy changed since it was copied is named in a note, with the command to take it.
+* :func:`reset` puts the course's copy of one lesson back. The learner's file is moved aside
+  (renamed with a timestamp, in the same folder, so it still opens and runs), never deleted.
+
+The workspace sits beside ``notebooks/`` in the course folder, so a notebook finds the course's
+files (``docs/``, ``notebooks/``) one level up from its working directory, as in ``notebooks/``.
+
+Command line (``make lab`` / ``make reset LESSON=03`` call it)::
+
+    python -m tlcourse.workspace sync
+    python -m tlcourse.workspace reset 03        # or 03_fine_tuning, or 03_fine_tuning.ipynb
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+COURSE_ROOT = Path(__file__).resolve().parent.parent
+RECORD = ".tlcourse-workspace.json"  # what was copied from where (sha256 of the course copy)
+
+
+class WorkspaceError(RuntimeError):
+    """A lesson name that matches no (or more than one) course notebook, or a bad folder."""
+
+
+def default_workspace() -> Path:
+    """``$TLCOURSE_WORKSPACE`` if set, else ``workspace/`` in the course folder."""
+    env = os.environ.get("TLCOURSE_WORKSPACE")
+    return Path(env).expanduser() if env else COURSE_ROOT / "workspace"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _load_record(workspace: Path) -> dict[str, str]:
+    try:
+        data = json.loads((workspace / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.get("copied", {}).items() if isinstance(v, str)}
+
+
+def _save_record(workspace: Path, record: dict[str, str]) -> None:
+    tmp = workspace / f".{RECORD}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps({"copied": dict(sorted(record.items()))}, indent=1) + "\n", "utf-8")
+    os.replace(tmp, workspace / RECORD)
+
+
+def _copy_new(src: Path, dest: Path) -> bool:
+    """Copy ``src`` to ``dest`` only if ``dest`` does not exist (atomic; never overwrites)."""
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    shutil.copyfile(src, tmp)
+    try:
+        os.link(tmp, dest)  # fails if dest exists: a file created meanwhile is never replaced
+    except FileExistsError:
+        return False
+    except OSError:  # file systems without hard links
+        if dest.exists():
+            return False
+        os.replace(tmp, dest)
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
+
+
+def _course_notebooks(course: Path) -> list[Path]:
+    found = sorted(course.glob("*.ipynb"))
+    if not found:
+        raise WorkspaceError(f"No lesson notebooks in {course}: is this the course folder?")
+    return found
+
+
+def sync(workspace: Path | None = None, course: Path | None = None) -> dict[str, list[str]]:
+    """Copy the course's lessons the workspace lacks; never touch a file that is there.
+
+    Returns ``added`` (copied now), ``kept`` (the learner's files, left as they are) and
+    ``updated`` (kept lessons whose course copy changed since they were copied: take the new one
+    with :func:`reset`).
+    """
+    workspace = workspace or default_workspace()
+    course = course or COURSE_ROOT / "notebooks"
+    sources = _course_notebooks(course)
+    workspace.mkdir(parents=True, exist_ok=True)
+    record = _load_record(workspace)
+    out: dict[str, list[str]] = {"added": [], "kept": [], "updated": []}
+    for src in sources:
+        digest = _sha256(src)
+        if _copy_new(src, workspace / src.name):
+            record[src.name] = digest
+            out["added"].append(src.name)
+            continue
+        out["kept"].append(src.name)
+        if src.name in record and record[src.name] != digest:
+            out["updated"].append(src.name)
+    _save_record(workspace, record)
+    return out
+
+
+def resolve_lesson(lesson: str, course: Path | None = None) -> Path:
+    """The course notebook named by ``lesson``: ``"03"``, ``"03_fine_tuning"`` or the file name."""
+    course = course or COURSE_ROOT / "notebooks"
+    sources = _course_notebooks(course)
+    name = lesson.strip().removesuffix(".ipynb")
+    exact = [p for p in sources if p.stem == name]
+    matches = exact or [p for p in sources if p.stem.split("_", 1)[0] == name]
+    if len(matches) != 1:
+        known = ", ".join(p.stem for p in sources)
+        what = "matches several" if matches else "matches no"
+        raise WorkspaceError(f"{lesson!r} {what} lesson; name one of: {known} (or its number).")
+    return matches[0]
+
+
+def reset(
+    lesson: str, workspace: Path | None = None, course: Path | None = None
+) -> tuple[Path, Path | None]:
+    """Put the course's copy of ``lesson`` into the workspace; return (new file, moved-aside file).
+
+    The learner's file, if any, is renamed to ``<name>.before-reset-<YYYYmmdd-HHMMSS>.ipynb`` in
+    the same folder (never deleted, never overwritten).
+    """
+    workspace = workspace or default_workspace()
+    src = resolve_lesson(lesson, course)
+    workspace.mkdir(parents=True, exist_ok=True)
+    dest = workspace / src.name
+    moved = None
+    if dest.exists():
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for n in range(1000):
+            suffix = f"-{n}" if n else ""
+            candidate = workspace / f"{src.stem}.before-reset-{stamp}{suffix}.ipynb"
+            try:
+                os.link(dest, candidate)  # fails if the name exists; never replaces a file
+            except FileExistsError:
+                continue
+            except OSError:  # file systems without hard links
+                if candidate.exists():
+                    continue
+                os.rename(dest, candidate)
+            else:
+                dest.unlink()
+            moved = candidate
+            break
+        else:
+            raise WorkspaceError(f"Could not find a free name to move {dest} aside.")
+    if not _copy_new(src, dest):
+        raise WorkspaceError(f"{dest} appeared while resetting it; nothing was overwritten.")
+    record = _load_record(workspace)
+    record[src.name] = _sha256(src)
+    _save_record(workspace, record)
+    return dest, moved
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tlcourse.workspace sync | reset LESSON``."""
+    parser = argparse.ArgumentParser(prog="python -m tlcourse.workspace", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workspace", type=Path, help="default: $TLCOURSE_WORKSPACE or workspace/")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("sync", help="copy lessons the workspace lacks (never overwrites)")
+    p = sub.add_parser("reset", help="put the course's copy of one lesson back (yours is kept)")
+    p.add_argument("lesson", help="03, 03_fine_tuning or 03_fine_tuning.ipynb")
+    args = parser.parse_args(argv)
+    workspace = args.workspace or default_workspace()
+    try:
+        if args.command == "sync":
+            res = sync(workspace)
+            print(f"workspace {workspace}: {len(res['kept'])} lessons of yours kept as they are"
+                  + (f", new: {', '.join(res['added'])}" if res["added"] else ""))
+            for name in res["updated"]:
+                stem = Path(name).stem
+                print(f"note: the course updated {stem}; yours is kept. To take the new copy "
+                      f"(yours is moved aside, not deleted): make reset LESSON={stem.split('_')[0]}")
+        else:
+            dest, moved = reset(args.lesson, workspace)
+            if moved:
+                print(f"your copy moved aside to {moved}")
+            print(f"{dest} is the course's copy again")
+    except (WorkspaceError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
