@@ -1,7 +1,8 @@
-"""Student notebooks are generated from solutions and kept in sync."""
+"""Student notebooks are generated from solutions, kept in sync, and never show a solution."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,56 @@ def test_student_notebooks_in_sync_with_solutions():
     sols = {p.name for p in (ROOT / "solutions").glob("*.ipynb")}
     studs = {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
     assert sols == studs and "00_start_here.ipynb" in sols
+
+
+def code(src: str) -> dict:
+    return {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": src}
+
+
+CHECK = 'tl.checks.exercise("Ex 1", n, lambda a: None if a == 6 else "no", "multiply")'
+GOOD = f"# STUB: n = None  # your answer\n# BEGIN SOLUTION\nn = int(2 * 3.0)  # the answer\n# END SOLUTION\n{CHECK}"
+
+
+def test_audit_accepts_a_marked_exercise():
+    sol = {"cells": [code(GOOD)]}
+    student = build.to_student(sol)
+    assert build.audit(sol, student) == []
+    assert student["cells"][0]["source"].startswith("n = None  # your answer\ntl.checks.exercise(")
+
+
+@pytest.mark.parametrize("cell", [
+    f"n = int(2 * 3.0)  # the answer\n{CHECK}",  # no markers: the answer would be in the student copy
+    f"# BEGIN SOLUTION\nn = int(2 * 3.0)\n# END SOLUTION\n{CHECK}",  # no stub: NameError for students
+    f"# STUB: n = None\n# BEGIN SOLUTION\n# END SOLUTION\n{CHECK}",  # empty block: nothing to hide?
+])  # fmt: skip
+def test_audit_rejects_an_exercise_cell_without_stub_and_solution(cell):
+    sol = {"cells": [code(cell)]}
+    problems = build.audit(sol, build.to_student(sol))
+    assert problems and "calls an exercise check" in problems[0]
+
+
+def test_audit_finds_solution_text_in_the_student_copy():
+    sol = {"cells": [code(GOOD), {"cell_type": "markdown", "metadata": {},
+                                  "source": "<!-- SOLUTION -->\nModel answer: freeze the encoder first."}]}  # fmt: skip
+    student = build.to_student(sol)
+    assert build.audit(sol, student) == []
+    student["cells"].append(code("n = int(2 * 3.0)  # the answer"))  # pasted from the solution
+    student["cells"].append({"cell_type": "markdown", "metadata": {},
+                             "source": "Model answer: freeze the encoder first."})  # fmt: skip
+    problems = build.audit(sol, student)
+    assert len(problems) == 2 and all("shows solution text" in p for p in problems), problems
+
+
+def test_audit_allows_solution_lines_that_the_lesson_also_shows():
+    shown = "x = compute()  # the lesson does this too"
+    sol = {"cells": [code(shown), code(GOOD.replace("n = int(2 * 3.0)  # the answer", shown))]}
+    assert build.audit(sol, build.to_student(sol)) == []
+
+
+@pytest.mark.parametrize("sol", sorted((ROOT / "solutions").glob("*.ipynb")), ids=lambda p: p.name)
+def test_no_solution_reaches_the_committed_student_copy(sol):
+    student = ROOT / "notebooks" / sol.name
+    assert student.is_file(), f"{student} missing: run `python -m tlcourse build`"
+    problems = build.audit(json.loads(sol.read_text(encoding="utf-8")),
+                           json.loads(student.read_text(encoding="utf-8")))  # fmt: skip
+    assert not problems, f"{sol.name}:\n" + "\n".join(problems)

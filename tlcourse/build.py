@@ -4,16 +4,22 @@ In a solution notebook's code cells, the lines between ``# BEGIN SOLUTION`` and
 ``# END SOLUTION`` are removed from the student copy, and each ``# STUB: <code>`` line just before
 the block becomes ``<code>`` there. Markdown cells whose source starts with ``<!-- SOLUTION -->``
 are dropped. Outputs, execution counts and widget state are stripped from both copies.
+
+:func:`audit` checks a pair: every solution cell that calls an exercise check
+(``tl.checks.exercise(...)``) has a stub line and a solution block, and no line of a solution
+block or solution markdown cell appears in the student copy.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 BEGIN, END, STUB = "# BEGIN SOLUTION", "# END SOLUTION", "# STUB: "
 SOLUTION_MD = "<!-- SOLUTION -->"
+EXERCISE_CALL = re.compile(r"\bchecks\.exercise\(")
 
 
 def clean(nb: dict[str, Any]) -> dict[str, Any]:
@@ -86,3 +92,61 @@ def build(root: Path, check: bool = False) -> list[str]:
         if not check:
             sol.write_text(dump(clean(nb)), encoding="utf-8")
     return stale
+
+
+def _source(cell: dict[str, Any]) -> str:
+    src = cell["source"]
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _split(source: str) -> tuple[list[str], list[str], bool]:
+    """(lines outside solution blocks, lines inside them, has a stub line) of one code cell."""
+    outside, inside, stub, within = [], [], False, False
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped == BEGIN:
+            within = True
+        elif stripped == END:
+            within = False
+        elif stripped.startswith(STUB):
+            stub = True
+        else:
+            (inside if within else outside).append(stripped)
+    return outside, inside, stub
+
+
+def _telling(line: str) -> bool:
+    """Lines long enough to give an answer away (not ``)``, ``else:`` or blank)."""
+    return len(line) >= 10 and any(ch.isalnum() for ch in line)
+
+
+def audit(solution: dict[str, Any], student: dict[str, Any]) -> list[str]:
+    """Problems of one solution notebook and its student copy (empty list: none).
+
+    * a code cell that calls ``checks.exercise(`` without a ``# STUB:`` line and a non-empty
+      ``# BEGIN SOLUTION`` / ``# END SOLUTION`` block (its answer would reach the student);
+    * a line found only in solution blocks or ``<!-- SOLUTION -->`` markdown of ``solution`` that
+      appears in ``student``.
+    """
+    problems, public, secret = [], set(), set()
+    for i, cell in enumerate(solution["cells"]):
+        src = _source(cell)
+        if cell["cell_type"] == "markdown" and src.lstrip().startswith(SOLUTION_MD):
+            secret.update(ln.strip() for ln in src.splitlines()[1:])
+            continue
+        if cell["cell_type"] != "code":
+            public.update(ln.strip() for ln in src.splitlines())
+            continue
+        outside, inside, stub = _split(src)
+        public.update(outside)
+        secret.update(inside)
+        if EXERCISE_CALL.search(src) and not (stub and any(inside)):
+            what = "has no '# STUB: ...' line" if not stub else "its solution block is missing or empty"
+            problems.append(f"cell {i} calls an exercise check but {what} (a student copy needs "
+                            f"the stub, and the answer only inside the block): {src.strip().splitlines()[0][:80]!r}")  # fmt: skip
+    leaked = {ln for ln in secret - public if _telling(ln)}
+    for i, cell in enumerate(student["cells"]):
+        for line in _source(cell).splitlines():
+            if line.strip() in leaked:
+                problems.append(f"student cell {i} shows solution text: {line.strip()[:80]!r}")
+    return problems
