@@ -1,0 +1,217 @@
+"""Tests for tlcourse.data.series (checks, gap filling, chronological splits, scaling, windows)
+and the exercise checks of lesson 06 (tl.checks.forecast)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tlcourse.checks import forecast as F
+from tlcourse.data import series as S
+
+
+def hourly(values, start="2010-01-01"):
+    return pd.Series(np.asarray(values, float), index=pd.date_range(start, periods=len(values), freq="h"))
+
+
+def test_make_windows_shapes_and_values_on_a_tiny_example():
+    x, y = S.make_windows(np.arange(6), lookback=3, horizon=2)
+    assert x.shape == (2, 3, 1) and y.shape == (2, 2) and x.dtype == np.float32
+    np.testing.assert_array_equal(x[:, :, 0], [[0, 1, 2], [1, 2, 3]])
+    np.testing.assert_array_equal(y, [[3, 4], [4, 5]])
+    x, y = S.make_windows(np.arange(5), lookback=3, horizon=2)  # exactly one window fits
+    assert len(x) == 1
+
+
+@pytest.mark.parametrize(("lookback", "horizon", "msg"), [
+    (3, 0, "horizon must be a whole number >= 1.*at least one future step"),
+    (0, 1, "lookback must be a whole number >= 1"),
+    (2.5, 1, "lookback must be a whole number"),
+    (5, 2, r"lookback 5 \+ horizon 2 = 7 steps is longer than the series \(6 steps\)"),
+])  # fmt: skip
+def test_make_windows_rejects_bad_windows(lookback, horizon, msg):
+    with pytest.raises(S.SeriesError, match=msg):
+        S.make_windows(np.arange(6), lookback, horizon)
+
+
+def test_make_windows_rejects_nan_and_2d():
+    with pytest.raises(S.SeriesError, match="NaN or inf"):
+        S.make_windows(np.array([1.0, np.nan, 2, 3, 4]), 2, 1)
+    with pytest.raises(S.SeriesError, match="1-D"):
+        S.make_windows(np.zeros((5, 2)), 2, 1)
+
+
+def test_check_series_accepts_a_regular_series():
+    S.check_series(hourly(range(10)))
+
+
+def test_check_series_names_each_problem():
+    s = hourly(range(6))
+    with pytest.raises(S.SeriesError, match="DatetimeIndex"):
+        S.check_series(pd.Series([1.0, 2.0]))
+    with pytest.raises(S.SeriesError, match="empty"):
+        S.check_series(s.iloc[:0])
+    dup = pd.concat([s.iloc[:3], s.iloc[2:]])
+    with pytest.raises(S.SeriesError, match="1 duplicated time stamp.*2010-01-01 02:00"):
+        S.check_series(dup)
+    unsorted = s.iloc[[0, 2, 1, 3]]
+    with pytest.raises(S.SeriesError, match="not increasing.*sort_index"):
+        S.check_series(unsorted)
+    nan = s.copy()
+    nan.iloc[3] = np.nan
+    with pytest.raises(S.SeriesError, match="1 missing or infinite value.*03:00"):
+        S.check_series(nan)
+    gap = s.drop(s.index[[2, 3]])
+    with pytest.raises(S.SeriesError, match=r"1 gap\(s\).*\(2 missing step\(s\)\).*01:00:00 and .*04:00"):
+        S.check_series(gap)
+
+
+def test_fill_gaps_interpolates_short_gaps_in_time_and_reports_them():
+    s = hourly([0.0, 1, 2, 3, 4, 5, 6])
+    holey = s.drop(s.index[[2]])
+    holey.iloc[4] = np.nan  # value at 05:00 missing too
+    filled, where = S.fill_gaps(holey, max_gap=1)
+    pd.testing.assert_series_equal(filled, s, check_freq=False, check_names=False)
+    assert list(where.hour) == [2, 5]
+    S.check_series(filled)
+
+
+def test_fill_gaps_refuses_long_gaps_edges_and_duplicates():
+    s = hourly(range(8))
+    with pytest.raises(S.SeriesError, match="longer than max_gap=1; the first has 2 missing"):
+        S.fill_gaps(s.drop(s.index[[3, 4]]), max_gap=1)
+    edge = s.copy()
+    edge.iloc[-1] = np.nan
+    with pytest.raises(S.SeriesError, match="starts or ends with a missing value"):
+        S.fill_gaps(edge)
+    with pytest.raises(S.SeriesError, match="duplicated"):
+        S.fill_gaps(pd.concat([s, s.iloc[-1:]]))
+    with pytest.raises(S.SeriesError, match="not on the 'h' grid"):
+        S.fill_gaps(pd.Series([1.0, 2.0], index=pd.to_datetime(["2010-01-01 00:00", "2010-01-01 00:30"])))
+
+
+def test_chronological_split_is_consecutive_and_ends_at_the_end():
+    s = hourly(range(100))
+    parts = S.chronological_split(s, {"train": 50, "val": 10, "test": 20})
+    assert [len(p) for p in parts.values()] == [50, 10, 20]
+    assert parts["test"].index[-1] == s.index[-1]
+    assert parts["train"].index[-1] < parts["val"].index[0] < parts["test"].index[0]
+    assert parts["val"].iloc[0] == 70.0  # the first 20 values stay unused
+    with pytest.raises(S.SeriesError, match="need 120 steps, the series has only 100"):
+        S.chronological_split(s, {"train": 100, "test": 20})
+    with pytest.raises(S.SeriesError, match="positive whole number"):
+        S.chronological_split(s, {"train": 0})
+
+
+def test_scaler_uses_training_statistics_only_and_inverts():
+    sc = S.Scaler.fit(np.array([1.0, 3.0]))
+    assert (sc.mean, sc.std) == (2.0, 1.0)
+    z = sc.transform(np.array([2.0, 10.0]))
+    np.testing.assert_allclose(z, [0.0, 8.0])  # a later value far outside training stays far out
+    np.testing.assert_allclose(sc.inverse(z), [2.0, 10.0])
+    with pytest.raises(S.SeriesError, match="constant"):
+        S.Scaler.fit(np.ones(5))
+    with pytest.raises(S.SeriesError, match="finite"):
+        S.Scaler.fit(np.array([1.0, np.nan]))
+
+
+def test_split_windows_takes_context_from_the_part_before_but_targets_stay_inside():
+    s = hourly(range(40))
+    parts = S.chronological_split(s, {"train": 20, "val": 10, "test": 10})
+    sc = S.Scaler.fit(parts["train"])
+    w = S.split_windows(parts, sc, lookback=4, horizon=2)
+    assert len(w["train"]) == 20 - 4 - 2 + 1
+    assert len(w["val"]) == 10 - 2 + 1 and len(w["test"]) == 9
+    first_val = sc.inverse(w["val"].y[0])
+    np.testing.assert_allclose(first_val, [20.0, 21.0])  # first target = first value of val
+    np.testing.assert_allclose(sc.inverse(w["val"].x[0, :, 0]), [16, 17, 18, 19])  # end of train
+    assert w["val"].times[0] == parts["val"].index[0]
+    assert sc.inverse(w["test"].y).max() == pytest.approx(39.0, abs=1e-5)  # targets end at the last value of test
+    with pytest.raises(S.SeriesError, match="does not start right after"):
+        S.split_windows({"a": parts["train"], "b": parts["test"]}, sc, 4, 2)
+    with pytest.raises(S.SeriesError, match="part 'val'"):
+        S.split_windows({"train": parts["train"], "val": parts["val"].iloc[:1]}, sc, 4, 2)
+
+
+def test_read_temperatures_parses_both_date_formats_and_converts_to_celsius(tmp_path):
+    a = tmp_path / "a.csv"
+    a.write_text("date,temp\n2010/01/01 00:00,32\n2010/01/01 01:00,212\n")
+    b = tmp_path / "b.csv"
+    b.write_text("temp,date\n50,2010/01/01 00:00:00\n")
+    sa, sb = S.read_temperatures(a), S.read_temperatures(b)
+    np.testing.assert_allclose(sa.to_numpy(), [0.0, 100.0])
+    assert sa.index[1] == pd.Timestamp("2010-01-01 01:00") and sb.iloc[0] == pytest.approx(10.0)
+    bad = tmp_path / "c.csv"
+    bad.write_text("time,value\n1,2\n")
+    with pytest.raises(S.SeriesError, match="missing \\['date', 'temp'\\]"):
+        S.read_temperatures(bad)
+
+
+def test_the_real_series_have_one_missing_hour_at_the_dst_switch():
+    for city in S.CITY_FILES:
+        raw = S.load_city(city)
+        with pytest.raises(S.SeriesError, match="2010-03-14 02:00:00 and 2010-03-14 04:00"):
+            S.check_series(raw)
+        filled, where = S.fill_gaps(raw, max_gap=1)
+        assert len(filled) == 8760 and list(where) == [pd.Timestamp("2010-03-14 03:00")]
+        assert -15 < filled.min() < filled.max() < 45  # plausible deg C
+
+
+# --------------------------------------------------------------------------- tl.checks.forecast
+
+
+def test_window_count_check_explains_off_by_one_and_forgotten_horizon():
+    assert F.window_count(168 - 48 - 24 + 1, 168, 48, 24) is None
+    assert "one short" in F.window_count(168 - 48 - 24, 168, 48, 24)
+    assert "forgets the horizon" in F.window_count(168 - 48 + 1, 168, 48, 24)
+    assert "non-overlapping" in F.window_count(168 // 72, 168, 48, 24)
+    assert "int" in F.window_count(97.0, 168, 48, 24)
+
+
+def test_lstm_trainable_check_counts_gates_and_frozen_layers():
+    class Layer:
+        def __init__(self, n, units=None):
+            self.n, self.units = n, units
+
+        def count_params(self):
+            return self.n
+
+    lstm1, lstm2, dense = 4 * 50 * (1 + 50 + 1), 4 * 50 * (50 + 50 + 1), 50 * 24 + 24
+    model = type("M", (), {"layers": [Layer(lstm1, 50), Layer(lstm2, 50), Layer(dense)]})()
+    assert F.lstm_trainable(lstm2 + dense, model, (0,)) is None
+    assert "every parameter" in F.lstm_trainable(lstm1 + lstm2 + dense, model, (0,))
+    assert "frozen layers" in F.lstm_trainable(lstm1, model, (0,))
+    assert "biases" in F.lstm_trainable(lstm2 + dense - 200, model, (0,))
+    assert "4 * u * (d + u + 1)" in F.lstm_trainable(123, model, (0,))
+
+
+def test_train_only_scaler_check_names_leakage():
+    parts = {"train": np.array([1.0, 2, 3, 4]), "val": np.array([10.0]), "test": np.array([20.0])}
+    assert F.train_only_scaler((2.5, np.std([1, 2, 3, 4])), parts) is None
+    everything = np.array([1.0, 2, 3, 4, 10, 20])
+    assert "leaked" in F.train_only_scaler((everything.mean(), everything.std()), parts)
+    assert "ddof" in F.train_only_scaler((2.5, np.std([1, 2, 3, 4], ddof=1)), parts)
+    assert "tuple" in F.train_only_scaler(3.0, parts)
+
+
+def test_seasonal_naive_check_accepts_tiling_and_names_common_mistakes():
+    def right(x):
+        return np.tile(x[:, -24:, 0], (1, 2))
+
+    assert F.seasonal_naive_fn(right, 24, 48, 72) is None
+    assert "first" in F.seasonal_naive_fn(lambda x: np.tile(x[:, :24, 0], (1, 2)), 24, 48, 72)
+    assert "naive forecast" in F.seasonal_naive_fn(lambda x: np.repeat(x[:, -1:, 0], 48, 1), 24, 48, 72)
+    assert "shape" in F.seasonal_naive_fn(lambda x: x[:, -24:, 0], 24, 48, 72)
+    assert "raised" in F.seasonal_naive_fn(lambda x: x.nope, 24, 48, 72)
+    assert "tile" in F.seasonal_naive_fn(lambda x: np.zeros((5, 48)), 24, 48, 72)
+
+
+def test_chosen_on_validation_check_rejects_choosing_on_test():
+    val = {"a": 1.0, "b": 2.0}
+    test = {"a": 1.5, "b": 1.2}
+    assert F.chosen_on_validation(("a", 1.5), val, test) is None
+    assert "choosing on test" in F.chosen_on_validation(("b", 1.2), val, test)
+    assert "validation score" in F.chosen_on_validation(("a", 1.0), val, test)
+    assert "not one of" in F.chosen_on_validation(("c", 1.0), val, test)
+    assert "tuple" in F.chosen_on_validation("a", val, test)
