@@ -109,7 +109,7 @@ def test_generated_dataset_is_valid_deterministic_and_exact(tiny_target, tmp_pat
     for img_path, rows in reports["train"].labels.items():
         assert len(rows) >= 1
         w = Image.open(img_path).size[0]
-        for _, cx, cy, bw, bh in rows:
+        for _, cx, _, bw, _ in rows:
             x0, x1 = round((cx - bw / 2) * w), round((cx + bw / 2) * w)
             assert 0 <= x0 < x1 <= w and abs((x1 - x0) - bw * w) < 1e-3
 

@@ -26,7 +26,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .assets import AssetError, ChecksumError, asset_dir, cache_dir, fetch, is_present, load_manifest
+from .assets import (
+    AssetError,
+    ChecksumError,
+    asset_dir,
+    cache_dir,
+    fetch,
+    is_present,
+    load_manifest,
+)
 from .data.detection import CLASSES, check_dataset, detection_dataset
 from .profiles import PROFILES, config
 
