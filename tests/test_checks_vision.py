@@ -1,39 +1,58 @@
 """tlcourse.checks.vision: exercise checks that explain what is wrong."""
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
-import torch
 
 import tlcourse as tl
 from tlcourse.checks import vision
 
 
-def partly_frozen() -> torch.nn.Module:
-    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Linear(3, 2))  # 15 + 8 params
-    model[0].requires_grad_(False)
-    return model
+def test_chosen_on_validation_explains_each_mistake(capsys):
+    table = {"a": (0.80, 0.70), "b": (0.75, 0.78), "c": (0.80, 0.71)}
+    test = vision.chosen_on_validation(table, "k")
+    assert test(("a", 0.70)) is None and test(("c", 0.71)) is None  # ties on validation are fine
+    assert "best validation accuracy" in capsys.readouterr().out
+    assert "*test* accuracy" in test(("b", 0.78))  # chose by test
+    assert "report the chosen option's test accuracy" in test(("a", 0.80))
+    assert "not one of the candidates" in test(("z", 0.5))
+    assert "tuple" in test("a")
+    table["d"] = (0.60, 0.60)
+    assert "has validation accuracy 0.600" in vision.chosen_on_validation(table, "k")(("d", 0.60))
 
 
-def test_frozen_params_torch_and_keras_like():
-    test = vision.frozen_params(partly_frozen())
-    assert test(15) is None
-    assert "trainable" in test(8)
-    assert "tensors" in test(2)
-    assert "int" in test(15.0)
-    assert "not the number" in test(16)
-    keras_like = SimpleNamespace(non_trainable_weights=[np.zeros((2, 3)), np.zeros(4)])
-    assert vision.frozen_params(keras_like)(10) is None
+def test_knn_choice_picks_by_validation():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(90, 3))
+    y = (x[:, 0] > 0).astype(int)
+    test = vision.knn_choice(x[:50], y[:50], x[50:70], y[50:70], x[70:], y[70:], ks=(1, 3, 5))
+    from sklearn.neighbors import KNeighborsClassifier
+
+    val = {k: KNeighborsClassifier(n_neighbors=k).fit(x[:50], y[:50]).score(x[50:70], y[50:70]) for k in (1, 3, 5)}
+    k = max(val, key=val.get)
+    acc = KNeighborsClassifier(n_neighbors=k).fit(x[:50], y[:50]).score(x[70:], y[70:])
+    assert test((k, acc)) is None
 
 
-def test_feature_map():
-    test = vision.feature_map(64, 1280)
-    assert test((1280, 2)) is None
-    assert "channels" in test((320, 2))
-    assert "rounding up" in test((1280, 3))
-    assert "tuple" in test([1280, 2])
-    assert vision.feature_map(65, 1280)((1280, 3)) is None  # ceil(65 / 32)
+def test_labels_to_match(capsys):
+    test = vision.labels_to_match([2, 10, 100, 500], [0.3, 0.6, 0.75, 0.82], target=0.8)
+    assert test(500) is None and "500 per class" in capsys.readouterr().out
+    assert "still below" in test(100)
+    assert "not one of the curve's sizes" in test(7)
+    never = vision.labels_to_match([2, 10], [0.3, 0.6], target=0.8)
+    assert never(float("inf")) is None
+    assert "still below" in never(10)
+
+
+def test_lr_choice_and_augmentation_quiz():
+    from tlcourse.checks import finetune
+
+    sweep = {1.0: {"val": 0.7, "test": 0.72}, 0.1: {"val": 0.8, "test": 0.79}, 0.01: {"val": 0.78, "test": 0.81}}
+    test = finetune.lr_choice(sweep)
+    assert test((0.1, 0.79)) is None
+    assert "*test* accuracy" in test((0.01, 0.81))
+    quiz = finetune.augmentation_quiz()
+    assert quiz("c") is None
+    assert "keep the label" in quiz("a") or "label" in quiz("a")
 
 
 def test_knn_accuracy():
@@ -58,11 +77,11 @@ def test_choice(capsys):
 
 
 def test_with_exercise_not_attempted_and_wrong(capsys):
-    test = vision.feature_map(32, 1280)
+    test = vision.caching_quiz()
     assert tl.checks.exercise("Ex", None, test, hint="h") is False
     assert "not attempted" in capsys.readouterr().out
-    with pytest.raises(AssertionError, match="channels"):
-        tl.checks.exercise("Ex", (10, 1), test, hint="h")
+    with pytest.raises(AssertionError, match="learning rate"):
+        tl.checks.exercise("Ex", "d", test, hint="h")
 
 
 def test_caching_quiz():

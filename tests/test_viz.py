@@ -147,3 +147,11 @@ def test_embedding_learning_curve_and_saliency_figures():
     assert len(fig.axes) == 9
     with pytest.raises(ValueError, match="maps must be"):
         viz.show_saliency(imgs, maps[:, :2])
+
+
+def test_show_images_one_row_with_titles():
+    imgs = np.zeros((3, 8, 8, 3), dtype=np.uint8)
+    fig = viz.show_images(imgs, titles=["a", "b", "c"])
+    assert [ax.get_title() for ax in fig.axes] == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="2 titles for 3 images"):
+        viz.show_images(imgs, titles=["a", "b"])

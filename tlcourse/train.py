@@ -118,14 +118,16 @@ def train_torch(
     device: Any,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     scheduler: Any = None,
+    scheduler_per_batch: bool = False,
     desc: str = "",
     log: bool = True,
 ) -> dict[str, list[float]]:
     """Train for ``epochs`` epochs; keep and finally restore the weights with the best ``val_acc``.
 
     Each epoch: ``model.train()``, then :func:`freeze_bn_stats` (frozen BatchNorm layers stay in
-    eval mode), one pass over ``train_loader`` with ``optimizer``, ``scheduler.step()`` if given,
-    then :func:`evaluate_torch` on ``val_loader``. With ``val_loader=None`` there is no selection
+    eval mode), one pass over ``train_loader`` with ``optimizer``, ``scheduler.step()`` if given
+    (once per epoch, or after every optimizer step with ``scheduler_per_batch=True``, as warm-up
+    and cosine schedules counted in steps need), then :func:`evaluate_torch` on ``val_loader``. With ``val_loader=None`` there is no selection
     and the last weights are kept (``val_loss``/``val_acc`` are NaN).
 
     Returns the history: lists ``epoch`` (1-based), ``train_loss``, ``train_acc`` (running means
@@ -158,11 +160,13 @@ def train_torch(
             loss = loss_fn(logits, y)
             loss.backward()
             optimizer.step()
+            if scheduler is not None and scheduler_per_batch:
+                scheduler.step()
             seen += len(y)
             loss_sum += float(loss.detach()) * len(y)
             correct += int((logits.detach().argmax(dim=1) == y).sum())
             bar.update(1)
-        if scheduler is not None:
+        if scheduler is not None and not scheduler_per_batch:
             scheduler.step()
         seconds = time.perf_counter() - start
         if seen == 0:

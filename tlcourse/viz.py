@@ -288,6 +288,26 @@ def grad_cam_keras(
     return maps[0] if single else maps
 
 
+def show_images(
+    images: Sequence[np.ndarray] | np.ndarray, titles: Sequence[str] | None = None
+) -> Figure:
+    """One row of images [H, W, 3] or [H, W] (uint8, or floats in [0, 1]), with optional titles."""
+    imgs = [np.asarray(im) for im in images]
+    if not imgs:
+        raise ValueError("show_images: no images given.")
+    if titles is not None and len(titles) != len(imgs):
+        raise ValueError(f"show_images: {len(titles)} titles for {len(imgs)} images.")
+    fig, axes = plt.subplots(1, len(imgs), figsize=(1.6 * len(imgs), 1.9), squeeze=False)
+    for j, im in enumerate(imgs):
+        shown = im.astype(np.float32) / 255.0 if im.dtype == np.uint8 else im
+        axes[0, j].imshow(shown, cmap="gray" if shown.ndim == 2 else None)
+        axes[0, j].axis("off")
+        if titles is not None:
+            axes[0, j].set_title(titles[j], fontsize=8)
+    fig.tight_layout()
+    return _finish(fig)
+
+
 def show_saliency(
     images: Sequence[np.ndarray] | np.ndarray,
     maps: Sequence[np.ndarray] | np.ndarray,

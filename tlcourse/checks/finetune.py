@@ -6,8 +6,10 @@ pass it as the ``test`` of :func:`tlcourse.checks.exercise`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+from .vision import Test, choice, chosen_on_validation
 
 
 def _numel(module: Any) -> int:
@@ -26,6 +28,7 @@ def unfrozen_count(answer: Any, blocks: Sequence[Any], head: Any, n_blocks: int)
     if not isinstance(answer, int):
         return f"answer with an int (a number of parameters), got {type(answer).__name__}."
     if answer == expected:
+        print(f"right: {in_blocks:,} in the top {n_blocks} blocks + {_numel(head):,} in the head.")
         return None
     if answer == in_blocks:
         return f"{answer:,} counts the blocks only: the new head trains too."
@@ -83,6 +86,9 @@ def param_groups(
     wrong = [k for k in wanted if abs(seen[k] - wanted[k]) > 1e-12 * max(1.0, wanted[k])]
     if wrong:
         return f"{len(wrong)} parameter tensors have the wrong learning rate for their block's depth."
+    bottom = lr_top * decay**last
+    print(f"right: every tensor is in exactly one group; the rate falls from {lr_head:g} (head) and "
+          f"{lr_top:g} (top block) to {bottom:.2g} (block 0), so the generic early filters move least.")
     return None
 
 
@@ -112,4 +118,27 @@ def bn_updates(
     if recipe != 0:
         return (f"(b) = {recipe}? A BatchNormalization layer with trainable = False always runs in "
                 "inference mode: its moving statistics never change.")  # fmt: skip
+    print(f"right: (a) all {expected} BatchNorm layers of the top {n_unfrozen} blocks, because fit() "
+          "overrides training=False; (b) none, because trainable = False forces inference mode.")
     return None
+
+
+def lr_choice(sweep: Mapping[float, Mapping[str, float]]) -> Test:
+    """Answer ``(learning-rate factor, test accuracy)``: the stage-2 factor of ``sweep`` (factor ->
+    ``{"val": ..., "test": ...}``) with the best validation accuracy, and its test accuracy."""
+    return chosen_on_validation({k: (v["val"], v["test"]) for k, v in sweep.items()},
+                                "the learning-rate factor")  # fmt: skip
+
+
+def augmentation_quiz() -> Test:
+    """Lesson 03: which augmentation is *not* label-preserving for Fashion-MNIST? Answer a-d.
+
+    (a) horizontal flip; (b) shift by up to 10%; (c) vertical flip; (d) small brightness change.
+    """
+    return choice("c", {
+        "a": "a mirrored shirt is still a shirt: left-right flips keep the label (the lesson uses it).",
+        "b": "a shirt shifted by a few pixels is still a shirt (the lesson uses it).",
+        "c": "right: an upside-down ankle boot or dress never occurs in the test images; the model "
+             "spends capacity on a case it will never see, and shoes and bags get easier to confuse.",
+        "d": "brightness changes keep the label; they help when the test images' exposure varies.",
+    })  # fmt: skip

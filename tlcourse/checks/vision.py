@@ -4,14 +4,14 @@ Each function returns a ``test(answer) -> message | None`` for :func:`tlcourse.c
 the expected value is computed from the learner's own objects, so a check stays right whatever
 profile, backbone or dataset the notebook runs with::
 
-    tl.checks.exercise("Exercise 1: frozen parameters", n_frozen,
-                       vision.frozen_params(backbone), hint="...")
+    tl.checks.exercise("Exercise 3: choose k on validation", answer,
+                       vision.knn_choice(...), hint="...")
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,51 +21,40 @@ from . import close
 Test = Callable[[Any], str | None]
 
 
-def _frozen_count(model: Any) -> int:
-    """Scalars in frozen weights: ``requires_grad=False`` (torch) or non-trainable (Keras)."""
-    if hasattr(model, "named_parameters"):  # torch.nn.Module
-        return sum(p.numel() for p in model.parameters() if not p.requires_grad)
-    return sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
+def chosen_on_validation(table: Mapping[Any, tuple[float, float]], what: str) -> Test:
+    """Answer ``(option, test accuracy)``: the option of ``table`` (option -> (val acc, test acc))
+    with the best *validation* accuracy, and the test accuracy of that option.
 
-
-def frozen_params(model: Any) -> Test:
-    """Answer: how many parameters (scalars) of ``model`` are frozen (torch or Keras)."""
-    expected = _frozen_count(model)
-
-    def test(answer: Any) -> str | None:
-        if not isinstance(answer, (int, np.integer)):
-            return f"answer with an int (a number of scalars), got {type(answer).__name__}."
-        if answer == expected:
-            return None
-        if hasattr(model, "named_parameters"):
-            total = sum(p.numel() for p in model.parameters())
-            if answer == total - expected:
-                return "that is the number of *trainable* parameters; count requires_grad=False."
-            if answer == sum(1 for p in model.parameters() if not p.requires_grad):
-                return "that counts parameter tensors; count their scalars with p.numel()."
-        return f"{answer:,} is not the number of frozen parameters of this model."
-
-    return test
-
-
-def feature_map(image_size: int, channels: int, total_stride: int = 32) -> Test:
-    """Answer: ``(channels, side)`` of a backbone's last feature map for ``image_size`` px input.
-
-    ``side`` is ``ceil(image_size / total_stride)`` ("same"-style padding, as in MobileNetV2).
+    The decision exercises of lessons 02 and 03 use it: choose on validation, report test once.
+    Any option tied for the best validation accuracy is accepted.
     """
-    side = math.ceil(image_size / total_stride)
+    best_val = max(v for v, _ in table.values())
+    best_test_option = max(table, key=lambda k: table[k][1])
 
     def test(answer: Any) -> str | None:
         if not (isinstance(answer, tuple) and len(answer) == 2):
-            return "answer with a tuple (channels, side), e.g. (512, 7)."
-        c, s = answer
-        if c != channels:
-            return f"channels: {c} is not the width of the features the head reads."
-        if s != side:
-            return (
-                f"side: {s} is wrong. Five stride-2 stages divide {image_size} px by "
-                f"{total_stride} (rounding up)."
-            )
+            return f"answer with a tuple (chosen {what}, its test accuracy)."
+        option, reported = answer
+        if option not in table:
+            return f"{option!r} is not one of the candidates {list(table)}."
+        val, test_acc = table[option]
+        if val < best_val:
+            if option == best_test_option:
+                return (f"{what} = {option!r} has the best *test* accuracy, but choosing by test "
+                        "accuracy turns the test split into a second validation split and its number "
+                        "into an optimistic one. Choose by validation accuracy.")  # fmt: skip
+            better = [k for k, (v, _) in table.items() if v == best_val]
+            return (f"{what} = {option!r} has validation accuracy {val:.3f}, but {better[0]!r} has "
+                    f"{best_val:.3f}.")  # fmt: skip
+        if abs(float(reported) - test_acc) > 1e-6:
+            return (f"you chose {what} = {option!r} (right), but its test accuracy is {test_acc:.3f}, "
+                    f"not {float(reported):.3f}: report the chosen option's test accuracy, once.")
+        note = ("" if best_test_option == option else
+                f" (on test, {best_test_option!r} would have looked better: "
+                f"{table[best_test_option][1]:.3f}; that is noise you may not select on)")
+        print(f"right: {what} = {option!r} has the best validation accuracy ({val:.3f}); its test "
+              f"accuracy {test_acc:.3f} is an honest estimate because the test split played no part "
+              f"in the choice{note}.")
         return None
 
     return test
@@ -92,7 +81,52 @@ def knn_accuracy(
         value = float(answer)
         if value > 1.0:
             return "give accuracy as a fraction in [0, 1], not a percentage."
-        return close(value, expected, tol, f"{k}-NN test accuracy")
+        problem = close(value, expected, tol, f"{k}-NN test accuracy")
+        if problem is None:
+            print(f"right: {k}-NN on the cached features scores {expected:.3f} without training any "
+                  "weight; the features alone put most images near others of their class.")
+        return problem
+
+    return test
+
+
+def knn_choice(
+    train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
+    test_x: np.ndarray, test_y: np.ndarray, ks: Sequence[int],
+) -> Test:  # fmt: skip
+    """Answer ``(k, test accuracy)``: the ``k`` of ``ks`` with the best k-NN validation accuracy."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    table = {}
+    for k in ks:
+        knn = KNeighborsClassifier(n_neighbors=k).fit(train_x, train_y)
+        table[k] = (float(knn.score(val_x, val_y)), float(knn.score(test_x, test_y)))
+    return chosen_on_validation(table, "k")
+
+
+def labels_to_match(sizes: Sequence[int], curve: Sequence[float], target: float) -> Test:
+    """Answer: the smallest size in ``sizes`` where ``curve`` reaches ``target``, or
+    ``float("inf")`` if it never does on this curve."""
+    reached = [n for n, acc in zip(sizes, curve, strict=True) if acc >= target]
+    expected = reached[0] if reached else math.inf
+
+    def test(answer: Any) -> str | None:
+        try:
+            value = float(answer)
+        except (TypeError, ValueError):
+            return "answer with a number of labels per class (one of the curve's sizes) or float('inf')."
+        if value == expected:
+            where = (f"{expected} per class is the first size where it reaches {target:.3f}"
+                     if reached else f"it stays below {target:.3f} at every size up to {sizes[-1]}")
+            print(f"right: {where}. Read it as a rough ratio: each label is worth more with "
+                  "pretrained features, but the advantage shrinks as labels grow.")
+            return None
+        if value in sizes and value < expected:
+            i = list(sizes).index(value)
+            return f"at {int(value)} per class the curve is {curve[i]:.3f}, still below {target:.3f}."
+        if value in sizes:
+            return f"{int(value)} per class reaches {target:.3f}, but a smaller size already does."
+        return f"{answer} is not one of the curve's sizes {list(sizes)} (or float('inf'))."
 
     return test
 

@@ -9,8 +9,9 @@ from .backbones import (
     torch_backbone,
     torch_style_preprocess,
 )
+from .small import small_cnn
 
 __all__ = [
     "IMAGENET_MEAN", "IMAGENET_STD", "keras_backbone", "keras_mobilenet_v2",
-    "port_torch_mobilenet_v2", "torch_backbone", "torch_style_preprocess",
+    "port_torch_mobilenet_v2", "small_cnn", "torch_backbone", "torch_style_preprocess",
 ]  # fmt: skip
