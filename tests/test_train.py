@@ -7,6 +7,8 @@ try:  # triton (loaded lazily by torch) segfaults if loaded after TensorFlow: lo
 except ImportError:
     pass
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -130,6 +132,79 @@ def test_evaluate_torch_outputs():
     assert out["probs"].shape == (10, 2)
     np.testing.assert_allclose(out["probs"].sum(axis=1), 1.0, rtol=1e-5)
     assert out["acc"] == 1.0 and np.array_equal(out["y_pred"], ds.tensors[1].numpy())
+
+
+# --------------------------------------------------------------------------- numbers by hand
+
+# Five 2-D points and fixed weights: logits z = W x (no bias), so every loss is computable by hand.
+# The last example (alone in the last batch of 2, 2, 1) is badly wrong, so a mean of batch means
+# weighs it 1/3 instead of 1/5.
+HAND_X = torch.tensor([[2.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 0.0], [0.0, 3.0]])
+HAND_Y = torch.tensor([0, 1, 1, 0, 0])
+HAND_W = torch.tensor([[1.0, 0.0], [0.0, 2.0]])  # z = (x0, 2 x1)
+# z: (2, 0) (0, 2) (1, 2) (-1, 0) (0, 6) -> predicted 0, 1, 1, 1, 1; right: 1st-3rd -> accuracy 3/5
+
+
+def hand_losses() -> list[float]:
+    """Cross-entropy per example, -log softmax(z)[y] = logsumexp(z) - z[y], in plain Python."""
+    out = []
+    for (x0, x1), y in zip(HAND_X.tolist(), HAND_Y.tolist(), strict=True):
+        z = (x0, 2 * x1)
+        out.append(math.log(math.exp(z[0]) + math.exp(z[1])) - z[y])
+    return out
+
+
+def hand_layer() -> nn.Linear:
+    layer = nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(HAND_W)
+    return layer
+
+
+def test_hand_data_tells_the_two_averages_apart():
+    losses = hand_losses()
+    per_example = sum(losses) / 5
+    per_batch = (sum(losses[:2]) / 2 + sum(losses[2:4]) / 2 + losses[4]) / 3  # batches of 2, 2, 1
+    assert abs(per_example - per_batch) > 0.1, "the data would not catch a mean of batch means"
+
+
+def test_evaluate_torch_loss_and_accuracy_by_hand():
+    loader = DataLoader(TensorDataset(HAND_X, HAND_Y), batch_size=2)  # batches of 2, 2, 1
+    out = evaluate_torch(hand_layer(), loader, CPU)
+    assert out["loss"] == pytest.approx(sum(hand_losses()) / 5, rel=1e-6)
+    assert out["acc"] == pytest.approx(3 / 5)
+    assert out["y_pred"].tolist() == [0, 1, 1, 1, 1]
+
+
+def test_train_torch_history_by_hand():
+    """With a learning rate of 0 the weights stay put, so train and val numbers are the hand ones."""
+    layer = hand_layer()
+    loader = DataLoader(TensorDataset(HAND_X, HAND_Y), batch_size=2)
+    hist = train_torch(layer, loader, loader, epochs=2, device=CPU, log=False,
+                       optimizer=torch.optim.SGD(layer.parameters(), lr=0.0))  # fmt: skip
+    expected = sum(hand_losses()) / 5
+    for key in ("train_loss", "val_loss"):
+        assert hist[key] == pytest.approx([expected, expected], rel=1e-6), key
+    assert hist["train_acc"] == hist["val_acc"] == [3 / 5, 3 / 5]
+
+
+def test_scheduler_sets_each_epochs_learning_rate():
+    """StepLR halves the rate after every epoch: the updates are lr0 (1 + 1/2 + 1/4) x gradient."""
+    layer = nn.Linear(1, 2, bias=False)
+    with torch.no_grad():
+        layer.weight.zero_()
+    x, y = torch.tensor([[3.0]]), torch.tensor([0])
+    opt = torch.optim.SGD(layer.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+
+    def linear_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return logits[:, 0].sum() - logits[:, 1].sum()  # gradient wrt W: [[3], [-3]], constant
+
+    train_torch(layer, DataLoader(TensorDataset(x, y), batch_size=1), None, epochs=3, device=CPU,
+                optimizer=opt, scheduler=sched, loss_fn=linear_loss, log=False)  # fmt: skip
+    step = 0.1 * (1 + 0.5 + 0.25)
+    assert layer.weight.detach().flatten().tolist() == pytest.approx([-3 * step, 3 * step])
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**3)
 
 
 def test_count_params_and_errors():
