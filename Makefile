@@ -50,6 +50,7 @@ reset: setup
 	$(BIN)/python -m tlcourse.workspace --workspace "$(WORKSPACE)" reset "$(LESSON)"
 
 test: setup
+	$(BIN)/python -m tlcourse.detection pretrain --profile smoke
 	$(BIN)/python -m tlcourse fetch --profile smoke
 	TLCOURSE_PROFILE=smoke $(BIN)/python -m pytest tests notebooks solutions $(NBVAL)
 
@@ -73,6 +74,7 @@ timings: setup
 # numbers into docs/results.json and docs/results.md. Fails when a notebook fails. Run it alone on the machine.
 .PHONY: verify
 verify: setup
+	$(BIN)/python -m tlcourse.detection pretrain --profile $${TLCOURSE_PROFILE:-cpu}
 	$(BIN)/python -m tlcourse fetch --profile $${TLCOURSE_PROFILE:-cpu}
 	$(BIN)/python scripts/verify.py --profile $${TLCOURSE_PROFILE:-cpu} --lessons $(or $(LESSON),all) --seeds $(or $(SEEDS),1)
 
