@@ -57,3 +57,18 @@ def test_every_lesson_has_same_keys_in_every_profile(lesson):
     assert keys["smoke"] == keys["cpu"] == keys["full"], keys
     for profile in tl.PROFILES:
         tl.config(lesson, profile=profile)
+
+
+def test_profile_table_overrides_common(tmp_path, monkeypatch):
+    """[common] holds the defaults; a profile's own table wins for the keys it sets."""
+    (tmp_path / "demo.toml").write_text(
+        "[common]\nseed = 7\nepochs = 5\nlr = 0.01\n\n"
+        "[smoke]\nepochs = 1\n\n[cpu]\nlr = 0.001\nepochs = 5\n\n[full]\nseed = 9\nepochs = 50\n"
+    )
+    monkeypatch.setattr(cfgmod, "LESSONS_DIR", tmp_path)
+    monkeypatch.delenv("TLCOURSE_SEED", raising=False)
+    smoke, cpu, full = (tl.config("demo", profile=p) for p in ("smoke", "cpu", "full"))
+    assert (smoke.epochs, smoke.lr, smoke.seed) == (1, 0.01, 7)
+    assert (cpu.epochs, cpu.lr, cpu.seed) == (5, 0.001, 7)
+    assert (full.epochs, full.lr, full.seed) == (50, 0.01, 9)
+    assert tl.config("demo", profile="smoke", lr=0.5).lr == 0.5  # an override beats both tables

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 import torch
 
 import tlcourse as tl
@@ -19,11 +20,20 @@ def test_seed_everything_repeats_random_streams():
     assert np.random.rand() != first[1]
 
 
-def test_torch_device_here_is_cpu_and_can_be_forced():
-    expected = "cuda" if torch.cuda.is_available() else None
-    if expected is None and not torch.backends.mps.is_available():
-        assert tl.torch_device().type == "cpu"
-    assert tl.torch_device("cpu").type == "cpu"
+@pytest.mark.parametrize(("cuda", "mps", "expected"), [
+    (True, True, "cuda"), (True, False, "cuda"), (False, True, "mps"), (False, False, "cpu"),
+])  # fmt: skip
+def test_torch_device_prefers_cuda_then_mps_then_cpu(monkeypatch, cuda, mps, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert tl.torch_device().type == expected
+    assert tl.torch_device("cpu").type == "cpu"  # an explicit choice wins
+
+
+def test_torch_device_without_an_mps_backend(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delattr(torch.backends, "mps")
+    assert tl.torch_device().type == "cpu"
 
 
 def test_env_report_names_profile_cache_and_assets(monkeypatch, capsys):
