@@ -196,3 +196,18 @@ def test_offline_pretrain_train_predict_attempt_no_connection(tmp_path):
     expected = assets.load_manifest()["assets"]["yolo_source_smoke"]["files"][0]["sha256"]
     assert result["sha"] == expected, "the smoke source checkpoint is not reproducible bit for bit"
     assert (cache / "ultralytics" / "Ultralytics" / "Arial.ttf").is_file()
+
+
+def test_coco_start_offline_names_the_offline_choice(tmp_path):
+    """START = "coco" needs the official weights; without them the error names the course's checkpoint."""
+    with pytest.raises(assets.AssetError, match="offline choice \\(asset 'yolo_source_cpu'\\)"):
+        assets.fetch("yolov5nu_coco", cache=tmp_path, progress=False, sources=[])
+
+
+def test_pretrain_command_reports_the_cached_checkpoint(capsys):
+    from tlcourse import detection
+
+    assert detection.main(["pretrain", "--profile", "smoke"]) == 0
+    out = capsys.readouterr().out
+    sha = assets.load_manifest()["assets"]["yolo_source_smoke"]["files"][0]["sha256"]
+    assert out.startswith("yolo_source_smoke: ") and sha in out
