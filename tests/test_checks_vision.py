@@ -56,16 +56,18 @@ def test_lr_choice_and_augmentation_quiz():
 
 
 def test_knn_accuracy():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(60, 3))
-    y = (x[:, 0] > 0).astype(int)
-    test = vision.knn_accuracy(x[:40], y[:40], x[40:], y[40:], k=3)
-    from sklearn.neighbors import KNeighborsClassifier
-
-    right = KNeighborsClassifier(n_neighbors=3).fit(x[:40], y[:40]).score(x[40:], y[40:])
-    assert test(right) is None
-    assert "fraction" in test(100 * right)
-    assert "expected" in test(right - 0.2)
+    """Points on a line, answers worked out by hand (k matters for the test point at 3.0)."""
+    train_x = np.array([[0.0], [1.0], [2.0], [3.2], [10.0], [11.0], [12.0]])
+    train_y = np.array([0, 0, 0, 1, 1, 1, 1])  # 3.2 is a class-1 outlier among the 0s
+    test_x = np.array([[0.5], [11.5], [1.5], [3.0]])
+    test_y = np.array([0, 1, 1, 0])
+    # k=3: 0.5 -> 0 right, 11.5 -> 1 right, 1.5 -> 0 wrong, 3.0 -> {3.2, 2, 1} = 0 right: 3/4
+    # k=1: the same, except 3.0 -> 3.2 = 1 wrong: 2/4
+    test3 = vision.knn_accuracy(train_x, train_y, test_x, test_y, k=3)
+    assert test3(0.75) is None
+    assert "expected 0.75" in test3(0.5)  # the 1-NN accuracy is not the 3-NN one
+    assert "fraction" in test3(75)
+    assert vision.knn_accuracy(train_x, train_y, test_x, test_y, k=1)(0.5) is None
 
 
 def test_choice(capsys):

@@ -219,19 +219,13 @@ def test_reference_metrics_values():
 
 
 def test_probe_accuracy_problem():
-    from sklearn.linear_model import LogisticRegression
-
+    """Symmetric 1-D data: the probe's boundary is 0, so its validation accuracy is 3/4 by hand."""
     from tlcourse.checks import nlp
 
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(60, 4))
-    y = (X[:, 0] + 0.5 * rng.normal(size=60) > 0).astype(int)
-    right = LogisticRegression(C=1.0, max_iter=3000).fit(X[:40], y[:40]).score(X[40:], y[40:])
-    assert nlp.probe_accuracy_problem(right, X[:40], y[:40], X[40:], y[40:], C=1.0) is None
-    assert "expected" in nlp.probe_accuracy_problem(
-        right - 0.1, X[:40], y[:40], X[40:], y[40:], 1.0
-    )
-    assert "a number" in nlp.probe_accuracy_problem("0.8", X[:40], y[:40], X[40:], y[40:], 1.0)
-    assert "between 0 and 1" in nlp.probe_accuracy_problem(
-        80.0, X[:40], y[:40], X[40:], y[40:], 1.0
-    )
+    X_train, y_train = np.array([[-2.0], [-1.0], [1.0], [2.0]]), np.array([0, 0, 1, 1])
+    X_val, y_val = np.array([[-3.0], [-0.5], [0.5], [3.0]]), np.array([0, 1, 1, 1])  # -0.5 is missed
+    args = (X_train, y_train, X_val, y_val)
+    assert nlp.probe_accuracy_problem(0.75, *args, C=1.0) is None
+    assert "expected 0.7500" in nlp.probe_accuracy_problem(1.0, *args, C=1.0)
+    assert "a number" in nlp.probe_accuracy_problem("0.8", *args, C=1.0)
+    assert "between 0 and 1" in nlp.probe_accuracy_problem(80.0, *args, C=1.0)
