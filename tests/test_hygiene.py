@@ -1,11 +1,13 @@
-"""Committed notebooks carry no outputs, execution counts or widget state; the code is ruff-clean."""
+"""Committed notebooks carry no outputs, execution counts or widget state; all code is ruff-clean."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -49,9 +51,42 @@ def test_committed_notebook_is_clean(path):
     assert not problems(nb), f"{path.name}: {problems(nb)}; run `python -m tlcourse build`"
 
 
-def test_ruff_passes():
+LINTED = ["tlcourse", "tests", "scripts", "conftest.py", "notebooks", "solutions"]
+
+
+def ruff_exe() -> str:
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
     assert ruff, "ruff is not installed (it is in the dev extra)"
-    proc = subprocess.run([ruff, "check", "tlcourse", "tests", "scripts", "conftest.py"], cwd=ROOT,
-                          capture_output=True, text=True)  # fmt: skip
+    return ruff
+
+
+def test_ruff_passes():
+    """The package, the tests and the lessons' code cells (notebooks/ and solutions/)."""
+    proc = subprocess.run([ruff_exe(), "check", *LINTED], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_ruff_is_pinned_exactly_and_installed_at_the_pin():
+    dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
+    pins = [r for r in dev if re.match(r"ruff\b", r)]
+    assert len(pins) == 1 and re.fullmatch(r"ruff==[0-9.]+", pins[0].split(";")[0].strip()), pins
+    out = subprocess.run([ruff_exe(), "--version"], capture_output=True, text=True, check=True).stdout
+    assert out.split()[-1] == pins[0].split("==")[1], f"installed {out.strip()}, pinned {pins[0]}"
+
+
+def lint_notebook(path: str, *cells: str) -> str:
+    """Ruff's findings for a notebook with these code cells, as if it were at ``path``."""
+    nb = {"cells": [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                     "source": c} for c in cells], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
+    proc = subprocess.run([ruff_exe(), "check", "--output-format", "concise", "--stdin-filename", path],
+                          input=json.dumps(nb), cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    return proc.stdout
+
+
+@pytest.mark.parametrize("folder", ["notebooks", "solutions"])
+def test_lesson_lint_is_real_but_fits_notebook_style(folder):
+    style = ["import torch\nx = torch.zeros(2)", "import json\nshow = lambda v: json.dumps(v)\n"
+             "def pairs(a, b):\n    return list(zip(a, b))\nshow(pairs([x], [1]))"]  # fmt: skip
+    assert "Found" not in lint_notebook(f"{folder}/99_probe.ipynb", *style), "notebook style flagged"
+    bugs = lint_notebook(f"{folder}/99_probe.ipynb", "import os\nprint(f'no placeholder')")
+    assert "F401" in bugs and "F541" in bugs, f"ruff does not lint {folder}/: {bugs}"
