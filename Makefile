@@ -54,6 +54,8 @@ test: setup
 	$(BIN)/python -m tlcourse fetch --profile smoke
 	TLCOURSE_PROFILE=smoke $(BIN)/python -m pytest tests notebooks solutions $(NBVAL)
 
+# Unit tests write only into a temporary asset cache, TORCH_HOME and HF_HOME (tests/conftest.py), seeded with
+# copies of what your cache already holds; anything else they need is fetched there, never into ~/.cache.
 unit: setup
 	TLCOURSE_PROFILE=smoke $(BIN)/python -m pytest tests
 
