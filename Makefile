@@ -2,7 +2,9 @@
 #   make lab    virtualenv + pinned stack + assets of your profile, then JupyterLab on your workspace/
 #   make test   the same setup, then unit tests and every notebook (notebooks/ and solutions/) in the smoke profile
 # Variables: PYTHON (interpreter for the venv), VENV (its folder), TF_EXTRA (tf-cpu or tf-gpu; auto-detected),
-# LAB_ARGS (extra JupyterLab arguments), TLCOURSE_PROFILE (smoke|cpu|full; see README).
+# LAB_ARGS (extra JupyterLab arguments), TLCOURSE_PROFILE (smoke|cpu|full; see README),
+# CONSTRAINTS (the lock of exact versions, default constraints.txt; empty: pyproject's ranges only),
+# WHEELS (a wheelhouse folder: install from it with the package index disabled; see `make wheelhouse`).
 
 PYTHON   ?= python3
 VENV     ?= .venv
@@ -13,8 +15,11 @@ LAB_ARGS ?=
 WORKSPACE ?= workspace
 ROOT_ARG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 NBVAL    := --nbval-lax --nbval-current-env
+CONSTRAINTS ?= constraints.txt
+WHEELS   ?=
+PIP_ARGS := $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) $(if $(WHEELS),--no-index --find-links $(WHEELS))
 
-.PHONY: setup sysdeps lab test unit notebooks build lint timings clean
+.PHONY: setup sysdeps lab test unit notebooks build lint verify lock wheelhouse clean
 
 setup: sysdeps $(STAMP)
 
@@ -27,10 +32,10 @@ sysdeps:
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends dataset-fashion-mnist >/dev/null; \
 	fi
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -e ".[$(TF_EXTRA),dev]"
+	$(BIN)/python -m pip install --quiet $(PIP_ARGS) --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet $(PIP_ARGS) -e ".[$(TF_EXTRA),dev]"
 	@touch $@
 
 # JupyterLab opens your workspace (WORKSPACE, default workspace/, ignored by git): filled from notebooks/ on
@@ -68,17 +73,25 @@ build: setup
 lint: setup
 	$(BIN)/ruff check tlcourse tests scripts
 
-timings: setup
-	$(BIN)/python scripts/time_notebooks.py --profile $${TLCOURSE_PROFILE:-cpu}
-
 # `make verify [LESSON=03 | LESSON="02 03"] [SEEDS=3]`: run solution notebooks top to bottom (fresh kernel
 # each, no output timeout) in $$TLCOURSE_PROFILE (default cpu), seeds 42, 43, ...; merge times and recorded
 # numbers into docs/results.json and docs/results.md. Fails when a notebook fails. Run it alone on the machine.
-.PHONY: verify
 verify: setup
 	$(BIN)/python -m tlcourse.detection pretrain --profile $${TLCOURSE_PROFILE:-cpu}
 	$(BIN)/python -m tlcourse fetch --profile $${TLCOURSE_PROFILE:-cpu}
 	$(BIN)/python scripts/verify.py --profile $${TLCOURSE_PROFILE:-cpu} --lessons $(or $(LESSON),all) --seeds $(or $(SEEDS),1)
+
+# After `make test` passed: write the venv's exact versions to constraints.txt and README's Tested stack.
+lock: setup
+	$(BIN)/python scripts/lock.py
+
+# On a connected machine: every wheel of the locked stack in one folder (WHEELHOUSE, default wheelhouse/),
+# for PLATFORM (a pip platform tag, e.g. manylinux_2_28_x86_64) and PYTHON_VERSION (e.g. 3.11); both default
+# to this machine. Install from it offline: `make setup WHEELS=<folder>`.
+WHEELHOUSE ?= wheelhouse
+wheelhouse: setup
+	$(BIN)/python scripts/wheelhouse.py --dest $(WHEELHOUSE) --extra $(TF_EXTRA) \
+	  $(if $(PYTHON_VERSION),--python $(PYTHON_VERSION)) $(if $(PLATFORM),--platform $(PLATFORM))
 
 clean:
 	rm -rf $(VENV) build

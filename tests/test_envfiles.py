@@ -67,3 +67,51 @@ def test_environment_yml_uses_conda_forge_and_one_tensorflow():
 def test_torch_and_torchvision_are_a_matching_pair():
     pip = pyproject_reqs()
     assert pip["torch"] == ">=2.14,<2.15" and pip["torchvision"] == ">=0.29,<0.30"
+
+
+# constraints.txt: the lock of exact tested versions (scripts/lock.py, `make lock`).
+def _lock():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lock", ROOT / "scripts" / "lock.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_readme_tested_stack_is_generated_from_the_lock():
+    lock = _lock()
+    text = (ROOT / "constraints.txt").read_text()
+    readme = (ROOT / "README.md").read_text()
+    block = lock.stack_block(text)
+    assert block in readme, "README's Tested stack differs from constraints.txt: run `make lock`"
+    assert lock.replace_block(readme, block) == readme
+    where, pins = lock.parse(text)
+    assert where.startswith("python 3.") and f"torch {pins['torch']}" in block
+
+
+def test_lock_satisfies_pyproject_ranges():
+    from packaging.requirements import Requirement
+
+    _, pins = _lock().parse((ROOT / "constraints.txt").read_text())
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    reqs = data["project"]["dependencies"] + data["project"]["optional-dependencies"]["tf-cpu"]
+    reqs += data["project"]["optional-dependencies"]["dev"] + data["build-system"]["requires"]
+    for line in reqs:
+        req = Requirement(line)
+        name = _lock().normalize(req.name)
+        assert name in pins, f"{req.name} is in pyproject.toml but not locked: run `make lock`"
+        assert req.specifier.contains(pins[name], prereleases=True), (
+            f"constraints.txt pins {name}=={pins[name]}, outside pyproject's {req.specifier}")
+
+
+def test_installed_environment_is_the_locked_one():
+    """What the suite runs with is what the lock says (a package added since: `make lock`)."""
+    from importlib import metadata
+
+    lock = _lock()
+    _, pins = lock.parse((ROOT / "constraints.txt").read_text())
+    installed = {lock.normalize(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    installed.pop("tlcourse", None)
+    differ = {n: (v, pins.get(n)) for n, v in installed.items() if pins.get(n) != v}
+    assert not differ, f"installed vs locked versions differ {differ}: run `make setup` or `make lock`"
