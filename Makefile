@@ -85,12 +85,12 @@ verify: setup
 lock: setup
 	$(BIN)/python scripts/lock.py
 
-# On a connected machine: every wheel of the locked stack in one folder (WHEELHOUSE, default wheelhouse/),
-# for PLATFORM (a pip platform tag, e.g. manylinux_2_28_x86_64) and PYTHON_VERSION (e.g. 3.11); both default
-# to this machine. Install from it offline: `make setup WHEELS=<folder>`.
+# On a connected machine (any Python >= 3.11 with pip; no course venv needed): every wheel of the locked stack
+# in one folder (WHEELHOUSE, default wheelhouse/), for PLATFORM (a pip platform tag, e.g. manylinux_2_28_x86_64)
+# and PYTHON_VERSION (e.g. 3.11); both default to this machine. Install from it offline: `make setup WHEELS=<folder>`.
 WHEELHOUSE ?= wheelhouse
-wheelhouse: setup
-	$(BIN)/python scripts/wheelhouse.py --dest $(WHEELHOUSE) --extra $(TF_EXTRA) \
+wheelhouse:
+	$(PYTHON) scripts/wheelhouse.py --dest $(WHEELHOUSE) --extra $(TF_EXTRA) \
 	  $(if $(PYTHON_VERSION),--python $(PYTHON_VERSION)) $(if $(PLATFORM),--platform $(PLATFORM))
 
 clean:
