@@ -94,7 +94,7 @@ def test_clear_errors(photos, tmp_path):
     with pytest.raises(ValueError, match="at least 28x28"):
         domains.blend_on_photos(np.zeros((1, 28, 28), np.uint8), [np.zeros((10, 10, 3), np.uint8)],
                                 np.random.default_rng(0))  # fmt: skip
-    with pytest.raises(FileNotFoundError, match="skimage_photos"):
+    with pytest.raises(FileNotFoundError, match="skimage_backgrounds"):
         domains.load_photos(tmp_path)
     for name in domains.PHOTO_FILES:
         (tmp_path / name).write_bytes(b"not an image")

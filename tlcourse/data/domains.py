@@ -7,8 +7,9 @@ photos, the recipe of MNIST-M (Ganin & Lempitsky, 2015)::
     target[c] = | patch[c] - item |      per pixel and colour channel c, values 0..255
 
 so where the item is bright the photo's colours are inverted and elsewhere the photo shows
-through. The photos are scikit-image's (asset ``skimage_photos``: public domain / CC0); each patch
-is a random square of 1-4x the image size from a random photo, resized to the image size.
+through. The photos are the five colour photos of the asset ``skimage_backgrounds`` (shipped with
+scikit-image; public domain / CC0); each patch is a random square of 1-4x the image size from a
+random photo, resized to the image size.
 
 Items (``items=``):
 
@@ -89,14 +90,14 @@ def _check_per_class(per_class: Mapping[str, int]) -> dict[str, dict[str, int]]:
 
 
 def load_photos(folder: Path | None = None) -> list[np.ndarray]:
-    """The background photos (uint8 [H, W, 3] each); ``folder`` defaults to ``tl.fetch("skimage_photos")``."""
-    folder = Path(folder) if folder is not None else fetch("skimage_photos", progress=False)
+    """The background photos (uint8 [H, W, 3] each); ``folder`` defaults to ``tl.fetch("skimage_backgrounds")``."""
+    folder = Path(folder) if folder is not None else fetch("skimage_backgrounds", progress=False)
     photos = []
     for name in PHOTO_FILES:
         path = folder / name
         if not path.is_file():
             raise FileNotFoundError(
-                f"{path} is missing: run tl.fetch('skimage_photos') (it copies the photos from the "
+                f"{path} is missing: run tl.fetch('skimage_backgrounds') (it copies the photos from the "
                 "installed scikit-image) or delete the folder and fetch again."
             )
         try:
@@ -104,7 +105,7 @@ def load_photos(folder: Path | None = None) -> list[np.ndarray]:
                 photos.append(np.asarray(im.convert("RGB")))
         except (OSError, ValueError) as exc:
             raise ValueError(f"{path} cannot be decoded as an image ({exc}); delete {folder} and "
-                             "run tl.fetch('skimage_photos') again.") from exc  # fmt: skip
+                             "run tl.fetch('skimage_backgrounds') again.") from exc  # fmt: skip
     return photos
 
 
