@@ -31,7 +31,7 @@ def test_online_only_asset_offline_names_the_offline_switch(tmp_path, monkeypatc
     assert list(tmp_path.iterdir()) == []
 
 
-def _no_network(url, dest, progress):
+def _no_network(url, dest, *args):
     raise OSError(f"network unreachable (test): {url}")
 
 

@@ -126,3 +126,103 @@ def test_check_image_folder_names_the_bad_file(derived):
         check_image_folder(root)
     with pytest.raises(ImageFolderError, match="does not exist"):
         check_image_folder(root / "nope")
+
+
+# --------------------------------------------------------------------------- hostile input (issue 8, 16)
+
+
+def _idx(path: Path, magic: int, arr: np.ndarray) -> None:
+    header = np.array([magic, *arr.shape], dtype=">u4").tobytes()
+    path.write_bytes(header + arr.astype(np.uint8).tobytes())
+
+
+@pytest.fixture
+def synthetic(tmp_path, monkeypatch):
+    """A tiny Fashion-MNIST in idx format (random pixels: every image unique) in a temp folder;
+    the loaders see it instead of the real asset. Returns (train_x, train_y, test_x, test_y)."""
+    rng = np.random.default_rng(0)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    data = []
+    for split, n in (("train", 8), ("test", 5)):
+        y = np.repeat(np.arange(10), n)
+        rng.shuffle(y)
+        x = rng.integers(0, 256, size=(len(y), 28, 28), dtype=np.uint8)
+        img_name, lbl_name = images._IDX_FILES[split]
+        _idx(raw / img_name, 2051, x)
+        _idx(raw / lbl_name, 2049, y)
+        data += [x, y]
+    monkeypatch.setattr(images, "fetch", lambda *a, **k: raw)
+    monkeypatch.setattr(images, "cache_dir", lambda: tmp_path / "cache")
+    return data
+
+
+def test_every_image_lands_in_its_own_labels_folder(synthetic):
+    """Decode each PNG and compare it with the idx source image it names, and its folder with the
+    source label: a rotated or shuffled class mapping fails here."""
+    train_x, train_y, test_x, test_y = synthetic
+    root = image_folder("fashion_mnist", {"train": 5, "val": 2, "test": 4}, 28, seed=3)
+    seen = 0
+    for png in sorted(root.rglob("*.png")):
+        split, cls = png.parent.parent.name, png.parent.name
+        origin, index = png.stem[:-5], int(png.stem[-5:])
+        assert origin == ("test" if split == "test" else "train"), png
+        x, y = (test_x, test_y) if origin == "test" else (train_x, train_y)
+        pixels = np.asarray(Image.open(png))
+        assert np.array_equal(pixels[..., 0], x[index]), f"{png} is not source image {index}"
+        assert FASHION_MNIST_CLASSES[y[index]] == cls, f"{png}: label {y[index]} filed under {cls}"
+        seen += 1
+    assert seen == 10 * (5 + 2 + 4)
+
+
+def test_hidden_and_nested_entries_are_refused(synthetic):
+    import torchvision
+
+    root = image_folder("fashion_mnist", {"train": 2, "val": 1, "test": 1}, 16, seed=0)
+    check_image_folder(root)
+    sample = next((root / "train" / "bag").glob("*.png"))
+    ckpt = root / "train" / ".ipynb_checkpoints"
+    ckpt.mkdir()
+    (ckpt / "x.png").write_bytes(sample.read_bytes())
+    # why it matters: torchvision would make it class 0 of train only
+    assert torchvision.datasets.ImageFolder(root / "train").classes[0] == ".ipynb_checkpoints"
+    with pytest.raises(ImageFolderError, match=r"\.ipynb_checkpoints is a hidden folder.*rm -r"):
+        check_image_folder(root)
+    (ckpt / "x.png").unlink()
+    ckpt.rmdir()
+    nested = root / "val" / "coat" / ".ipynb_checkpoints"
+    nested.mkdir()
+    with pytest.raises(ImageFolderError, match="folder inside a class folder"):
+        check_image_folder(root)
+    nested.rmdir()
+    hidden = root / "test" / "coat" / ".copy.png"
+    hidden.write_bytes(sample.read_bytes())
+    with pytest.raises(ImageFolderError, match=r"\.copy\.png is a hidden file"):
+        check_image_folder(root)
+
+
+def test_idx_header_with_huge_dimensions_names_the_file(tmp_path):
+    path = tmp_path / "t10k-images-idx3-ubyte"
+    # 2**31 * 2**31 * 4 = 2**64: wraps to 0 in int64, so a bare header would "match"
+    path.write_bytes(np.array([2051, 2**31, 2**31, 4], dtype=">u4").tobytes())
+    with pytest.raises(ImageFolderError, match=r"t10k-images-idx3-ubyte: 16 bytes, but its header"):
+        images._read_idx(path, 2051, 3)
+
+
+@pytest.mark.parametrize("side", [40, 100])  # PIL's warning (> limit) and error (> 2 x limit)
+def test_png_decompression_bomb_names_the_file(synthetic, monkeypatch, side):
+    root = image_folder("fashion_mnist", {"train": 1, "val": 1, "test": 1}, 16, seed=0)
+    bomb = root / "val" / "dress" / "bomb.png"
+    Image.new("L", (side, side)).save(bomb)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    with pytest.raises(ImageFolderError, match=r"bomb\.png cannot be decoded"):
+        check_image_folder(root)
+
+
+def test_image_folder_leaves_no_lock_or_temp_and_sweeps_a_killed_build(synthetic, tmp_path):
+    derived = tmp_path / "cache" / "derived"
+    derived.mkdir(parents=True)
+    name = "fashion_mnist-16px-tr1-va1-te1-seed0"
+    (derived / f".tmp-{name}.killed1").mkdir()  # left by a build that was killed
+    image_folder("fashion_mnist", {"train": 1, "val": 1, "test": 1}, 16, seed=0)
+    assert sorted(p.name for p in derived.iterdir()) == [name]

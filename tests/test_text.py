@@ -58,6 +58,16 @@ def test_malformed_line_names_file_and_line(tmp_path, bad_line, expected):
     assert expected in message
 
 
+def test_utf8_bom_is_not_part_of_the_first_id(tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + b"1\t2.5\tgood\r\n2\t-1\tbad")
+    df = T.read_ground_truth(path, "movies")
+    assert df["id"].tolist() == ["1", "2"]
+    path.write_bytes(b"\xef\xbb\xbf" + b"1\t2.5\tgood\r\n1\t-1\tbad")
+    with pytest.raises(ValueError, match="ID '1' already appeared on line 1"):  # the same ID
+        T.read_ground_truth(path, "movies")
+
+
 def test_non_utf8_line_is_reported_with_its_line(tmp_path):
     path = write(tmp_path / "x.txt", ["1\t0.5\tfine", "2\t1.0\tclich\u00e9"], encoding="cp1252")
     with pytest.raises(ValueError, match=r"x\.txt, line 2: not valid UTF-8"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -25,12 +26,21 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     if not ids:
         print("Name an asset, --profile PROFILE or --all.", file=sys.stderr)
         return 2
-    sources = [{"kind": "dir", "path": args.from_dir}] if args.from_dir else None
+    sources = None
+    if args.from_dir:
+        folder = Path(args.from_dir).expanduser().absolute()
+        if not folder.is_dir():
+            print(f"--from-dir {args.from_dir}: no such folder; name the folder that holds the "
+                  "asset's files.", file=sys.stderr)  # fmt: skip
+            return 2
+        sources = [{"kind": "dir", "path": str(folder)}]
     failed = []
     for asset_id in ids:
         try:
             path = assets.fetch(asset_id, manifest=manifest, sources=sources)
             print(f"ok      {asset_id:<26} {path}")
+        except assets.SettingError:
+            raise  # the cache or a setting: the same for every asset, report it once
         except assets.AssetError as exc:
             failed.append(asset_id)
             print(f"FAILED  {asset_id}\n{exc}\n", file=sys.stderr)
@@ -39,29 +49,43 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 def _cmd_status(_: argparse.Namespace) -> int:
     for row in assets.status():
-        mark = "present" if row["present"] else "missing"
+        mark = "present" if row["present"] else ("missing" if _absent(row) else "damaged")
         where = "online only" if row["online_only"] else "offline ok"
         profiles = ",".join(row["profiles"]) or "on demand"
         print(f"{mark:<8} {row['id']:<26} {row['type']:<8} {where:<12} {profiles:<16} {row['license']}")
+        if mark == "damaged":
+            print(f"         {row['problem']}: python -m tlcourse fetch {row['id']} replaces it")
     return 0
 
 
+def _absent(row: dict) -> bool:
+    return row["problem"] == "not in the cache"
+
+
 def _cmd_doctor(_: argparse.Namespace) -> int:
-    env_report()
     problems = []
+    try:
+        profile = active_profile()
+    except ValueError as exc:
+        problems.append(str(exc))
+        profile = None
+    if profile is not None:
+        env_report()
     cache = assets.cache_dir()
     try:
-        cache.mkdir(parents=True, exist_ok=True)
-        probe = cache / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as exc:
-        problems.append(f"cache {cache} is not writable ({exc}); set TLCOURSE_CACHE to a folder you own")
-    profile = active_profile()
-    for row in assets.status():
-        if profile in row["profiles"] and not row["present"]:
-            problems.append(f"asset {row['id']} (needed by profile {profile}) is missing: "
-                            f"python -m tlcourse fetch {row['id']}")  # fmt: skip
+        assets.ensure_cache(cache)
+    except assets.SettingError as exc:
+        problems.append(str(exc))
+    manifest = assets.load_manifest()
+    for asset_id, spec in manifest["assets"].items():
+        needed = profile in spec.get("profiles", [])
+        why = assets.check_cached(asset_id, spec, cache, deep=True)
+        if why == "not in the cache":
+            if needed:
+                problems.append(f"asset {asset_id} (needed by profile {profile}) is missing: "
+                                f"python -m tlcourse fetch {asset_id}")  # fmt: skip
+        elif why:
+            problems.append(f"asset {asset_id} is damaged ({why}): python -m tlcourse fetch {asset_id}")
     if not shutil.which("apt-get"):
         print("note: apt-get not found; Debian-package sources will be skipped (URL sources remain)")
     print("\n" + ("\n".join("PROBLEM " + p for p in problems) if problems else "doctor: all good"))
@@ -76,7 +100,7 @@ def _cmd_bundle(args: argparse.Namespace) -> int:
 
 def _cmd_import(args: argparse.Namespace) -> int:
     ids = assets.import_bundle(Path(args.file))
-    print(f"imported {len(ids)} assets: {', '.join(ids)}")
+    print(f"verified and imported {len(ids)} assets: {', '.join(ids)}")
     return 0
 
 
@@ -115,10 +139,32 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root", default=str(REPO_ROOT))
     p.set_defaults(func=_cmd_build)
     args = parser.parse_args(argv)
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run a subcommand; report every failure as the package's own message, never a traceback.
+
+    ``TLCOURSE_DEBUG=1`` re-raises, to see the traceback of an unexpected error.
+    """
     try:
         return args.func(args)
-    except assets.AssetError as exc:
-        print(exc, file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted; nothing half-written was kept (rerun the command)", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001  (the command line's last line of defence)
+        if os.environ.get("TLCOURSE_DEBUG"):
+            raise
+        if isinstance(exc, assets.AssetError):
+            print(exc, file=sys.stderr)
+        elif isinstance(exc, ValueError):  # a bad setting, e.g. TLCOURSE_PROFILE
+            print(f"tlcourse {args.command}: {exc}", file=sys.stderr)
+        elif isinstance(exc, OSError):
+            print(f"tlcourse {args.command}: {exc.strerror or exc} ({exc.filename or 'no file'}); "
+                  "check the path, its permissions and the free disk space.", file=sys.stderr)  # fmt: skip
+        else:
+            print(f"tlcourse {args.command}: unexpected {type(exc).__name__}: {exc}. Rerun with "
+                  "TLCOURSE_DEBUG=1 to see the traceback, and report it.", file=sys.stderr)  # fmt: skip
         return 1
 
 

@@ -17,23 +17,35 @@ Source kinds (:mod:`.sources`):
 * ``dir``     a local folder (used when importing a workshop bundle).
 
 Modules, one per concern: :mod:`.manifest`, :mod:`.sources`, :mod:`.download`, :mod:`.archive`,
-:mod:`.cache`, :mod:`.hub`, :mod:`.fetcher` (``fetch``), :mod:`.bundles`.
+:mod:`.content` (format checks of unpinned files), :mod:`.cache` (verify, lock, atomic commit,
+stale-temp sweep), :mod:`.hub`, :mod:`.fetcher` (``fetch``), :mod:`.bundles`.
 """
 
 from __future__ import annotations
 
 from .archive import safe_extract
 from .bundles import bundle, import_bundle
-from .cache import MARKER, asset_dir, cache_dir, is_present, sha256_file, status, verify_file
-from .errors import AssetError, ChecksumError, UnsafeArchiveError
+from .cache import (
+    MARKER,
+    asset_dir,
+    cache_dir,
+    check_cached,
+    ensure_cache,
+    is_present,
+    sha256_file,
+    status,
+    verify_file,
+)  # fmt: skip
+from .errors import AssetError, BundleError, ChecksumError, SettingError, UnsafeArchiveError
 from .fetcher import fetch
 from .hub import torch_hub_checkpoints
 from .manifest import MANIFEST_PATH, load_manifest
 from .sources import describe_source
 
 __all__ = [
-    "MANIFEST_PATH", "MARKER", "AssetError", "ChecksumError", "UnsafeArchiveError", "asset_dir",
-    "bundle", "cache_dir", "describe_source", "fetch", "import_bundle", "is_present",
+    "MANIFEST_PATH", "MARKER", "AssetError", "BundleError", "ChecksumError", "SettingError",
+    "UnsafeArchiveError", "asset_dir", "bundle", "cache_dir", "check_cached", "describe_source",
+    "ensure_cache", "fetch", "import_bundle", "is_present",
     "load_manifest", "safe_extract", "sha256_file", "status", "torch_hub_checkpoints",
     "verify_file",
 ]  # fmt: skip

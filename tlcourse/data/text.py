@@ -18,6 +18,7 @@ Typical use::
 
 from __future__ import annotations
 
+import codecs
 import html
 import math
 import os
@@ -54,7 +55,7 @@ def clean_text(text: str) -> str:
 def read_ground_truth(path: str | os.PathLike[str], domain: str) -> pd.DataFrame:
     """Parse one ``*_GroundTruth.txt`` file strictly; columns domain, id, text, rating.
 
-    Blank lines are skipped. Anything else that is not ``ID<TAB>RATING<TAB>TEXT`` (UTF-8, a
+    A UTF-8 byte-order mark at the start is dropped; blank lines are skipped. Anything else that is not ``ID<TAB>RATING<TAB>TEXT`` (UTF-8, a
     finite rating in [-4, 4], a non-empty unique ID and a non-empty text) raises ``ValueError``
     naming the file, the 1-based line number and what was expected there. Texts go through
     :func:`clean_text`.
@@ -63,6 +64,8 @@ def read_ground_truth(path: str | os.PathLike[str], domain: str) -> pd.DataFrame
     rows: list[tuple[str, str, str, float]] = []
     seen: dict[str, int] = {}
     raw = path.read_bytes()
+    if raw.startswith(codecs.BOM_UTF8):  # an editor's byte-order mark, not part of the first ID
+        raw = raw[len(codecs.BOM_UTF8) :]
     for number, line_bytes in enumerate(raw.split(b"\n"), start=1):
         where = f"{path}, line {number}"
         try:
