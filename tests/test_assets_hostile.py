@@ -551,3 +551,43 @@ def test_nothing_left_in_tmp_or_the_real_cache():
     real = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tlcourse"
     if real.is_dir():
         assert not [p for p in real.iterdir() if p.name.startswith((".tmp", ".locks"))]
+
+
+# --------------------------------------------------------------------- issue 16: bundles carry pins
+
+
+def _retar(src: Path, dest: Path, change: dict[str, bytes], drop: tuple[str, ...] = ()) -> Path:
+    """Copy a tar, replacing the data of the members in ``change`` (same size) and dropping some."""
+    with tarfile.open(src) as tin, tarfile.open(dest, "w") as tout:
+        for m in tin:
+            if m.name in drop:
+                continue
+            data = change.get(m.name, tin.extractfile(m).read())
+            tout.addfile(m, io.BytesIO(data))
+    return dest
+
+
+def test_bundle_of_an_unpinned_asset_carries_its_pin(server, tmp_path):
+    m = blob_manifest(f"{server.url}/good/", sha=None)  # no published checksum
+    fetch(m, tmp_path / "a")
+    out = tmp_path / "b.tar"
+    assert assets.bundle(out, cache=tmp_path / "a", manifest=m) == ["blob"]
+    with tarfile.open(out) as tf:
+        index = json.load(tf.extractfile("tlcourse-bundle.json"))
+    assert index["assets"]["blob"]["blob.bin"] == SHA
+    evil = bytearray(PAYLOAD)
+    evil[5] ^= 1
+    tampered = _retar(out, tmp_path / "t.tar", {"blob/blob.bin": bytes(evil)})
+    with pytest.raises(AssetError, match="bundle's pin"):
+        assets.import_bundle(tampered, cache=tmp_path / "b", manifest=m)
+    assert not (tmp_path / "b" / "blob").exists()
+    no_index = _retar(out, tmp_path / "n.tar", {}, drop=("tlcourse-bundle.json",))
+    with pytest.raises(AssetError, match="carries no pin"):
+        assets.import_bundle(no_index, cache=tmp_path / "b", manifest=m)
+    assert assets.import_bundle(out, cache=tmp_path / "b", manifest=m) == ["blob"]
+    marker = json.loads((tmp_path / "b" / "blob" / assets.MARKER).read_text())
+    assert marker["sha256"]["blob.bin"] == SHA  # the room's copy keeps the original pin
+    # a later bundle that differs from the copy already pinned in this room is refused too
+    with pytest.raises(AssetError, match="already pinned"):
+        assets.import_bundle(_retar(out, tmp_path / "t2.tar", {"blob/blob.bin": bytes(evil)}),
+                             cache=tmp_path / "b", manifest=m)  # fmt: skip

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import subprocess
 import sys
+
+import pytest
 
 import tlcourse as tl
 from tlcourse.__main__ import main
@@ -49,3 +54,79 @@ def test_bundle_and_import_real_asset(tmp_path, monkeypatch, capsys):
 def test_module_entry_point_runs():
     proc = subprocess.run([sys.executable, "-m", "tlcourse", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "import-bundle" in proc.stdout
+
+
+# --------------------------------------------------------------------------- status / doctor / env report
+# against a temporary cache and a small manifest: which assets are reported present or missing.
+
+
+@pytest.fixture
+def small_course(tmp_path, monkeypatch):
+    """Three assets from a local folder: two needed by the smoke profile, one on demand."""
+    src = tmp_path / "src"
+    src.mkdir()
+    specs = {}
+    for asset_id, profiles in (("needed_one", ["smoke"]), ("needed_two", ["smoke", "cpu"]),
+                               ("on_demand", [])):  # fmt: skip
+        data = asset_id.encode() * 1000
+        (src / f"{asset_id}.bin").write_bytes(data)
+        specs[asset_id] = {
+            "title": asset_id, "type": "data", "license": "test", "profiles": profiles,
+            "files": [{"name": f"{asset_id}.bin", "sha256": hashlib.sha256(data).hexdigest(),
+                       "size": len(data)}],
+            "sources": [{"kind": "dir", "path": str(src)}],
+        }  # fmt: skip
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({"version": 1, "assets": specs}))
+    monkeypatch.setattr(tl.assets.manifest, "MANIFEST_PATH", path)
+    monkeypatch.setenv("TLCOURSE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("TLCOURSE_PROFILE", "smoke")
+    return tmp_path / "cache"
+
+
+def _marks(out: str) -> dict[str, str]:
+    return {ln.split()[1]: ln.split()[0] for ln in out.splitlines() if ln and not ln.startswith(" ")}
+
+
+def test_status_reports_present_missing_and_damaged(small_course, capsys):
+    assert main(["status"]) == 0
+    assert _marks(capsys.readouterr().out) == dict.fromkeys(["needed_one", "needed_two", "on_demand"], "missing")
+    assert main(["fetch", "needed_one"]) == 0
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    assert _marks(capsys.readouterr().out) == {"needed_one": "present", "needed_two": "missing",
+                                               "on_demand": "missing"}  # fmt: skip
+    victim = small_course / "needed_one" / "needed_one.bin"
+    victim.write_bytes(victim.read_bytes()[:-1])  # truncated in the cache
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert _marks(out)["needed_one"] == "damaged" and "fetch needed_one replaces it" in out
+
+
+def test_doctor_names_exactly_the_missing_assets_of_the_profile(small_course, capsys):
+    assert main(["fetch", "needed_one"]) == 0
+    capsys.readouterr()
+    assert main(["doctor"]) == 1
+    problems = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("PROBLEM")]
+    assert problems == ["PROBLEM asset needed_two (needed by profile smoke) is missing: "
+                        "python -m tlcourse fetch needed_two"]  # fmt: skip
+    assert main(["fetch", "needed_two"]) == 0
+    capsys.readouterr()
+    assert main(["doctor"]) == 0
+    assert "doctor: all good" in capsys.readouterr().out
+    # a same-size edit that kept the file's time: status (cheap) cannot see it, doctor re-hashes
+    victim = small_course / "needed_two" / "needed_two.bin"
+    st = victim.stat()
+    victim.write_bytes(bytes(st.st_size))
+    os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "PROBLEM asset needed_two is damaged (needed_two.bin changed since it was verified" in out
+
+
+def test_env_report_lists_present_and_missing_assets(small_course, capsys):
+    assert main(["fetch", "needed_two"]) == 0
+    text = tl.env_report("unit-test")
+    assert "assets      present: needed_two\n" in text + "\n"
+    assert "missing: needed_one, on_demand" in text
+    assert str(small_course) in text
