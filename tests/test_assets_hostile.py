@@ -591,3 +591,24 @@ def test_bundle_of_an_unpinned_asset_carries_its_pin(server, tmp_path):
     with pytest.raises(AssetError, match="already pinned"):
         assets.import_bundle(_retar(out, tmp_path / "t2.tar", {"blob/blob.bin": bytes(evil)}),
                              cache=tmp_path / "b", manifest=m)  # fmt: skip
+
+
+def test_ctrl_c_during_a_fetch_is_one_line_and_leaves_nothing(server, tmp_path):
+    path = write_manifest(tmp_path, blob_manifest(f"{server.url}/trickle/"))
+    cache = tmp_path / "cache"
+    code = ("import sys\nimport tlcourse.assets.manifest as m\n"
+            f"m.MANIFEST_PATH = {str(path)!r}\nfrom tlcourse.__main__ import main\n"
+            "sys.exit(main(['fetch', 'blob']))\n")  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+           "TLCOURSE_CACHE": str(cache)}  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    for _ in range(300):
+        if cache.is_dir() and [p for p in cache.iterdir() if p.name.startswith(".tmp")]:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1].startswith("interrupted")
+    assert list(cache.iterdir()) == []
