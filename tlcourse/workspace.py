@@ -182,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "sync":
             res = sync(workspace)
-            print(f"workspace {workspace}: {len(res['kept'])} lessons of yours kept as they are"
+            kept = len(res["kept"])
+            print(f"workspace {workspace}: {kept} file{'s' if kept != 1 else ''} of yours kept as they are"
                   + (f", new: {', '.join(res['added'])}" if res["added"] else ""))
             for name in res["updated"]:
                 stem = Path(name).stem
