@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -44,3 +47,63 @@ def test_env_report_names_profile_cache_and_assets(monkeypatch, capsys):
     assert "assets      present:" in text
     assert "torch       device" in text
     assert capsys.readouterr().out.strip() == text.strip()
+
+
+def test_seed_everything_fixes_the_torch_thread_count(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("TLCOURSE_THREADS", raising=False)
+        tl.seed_everything(1)
+        assert torch.get_num_threads() == 2
+        monkeypatch.setenv("TLCOURSE_THREADS", "1")
+        tl.seed_everything(1)
+        assert torch.get_num_threads() == 1
+        tl.seed_everything(1, threads=3)
+        assert torch.get_num_threads() == 3
+        for bad in ("0", "two"):
+            monkeypatch.setenv("TLCOURSE_THREADS", bad)
+            with pytest.raises(ValueError, match="TLCOURSE_THREADS"):
+                tl.seed_everything(1)
+    finally:
+        torch.set_num_threads(before)
+
+
+class _FakeThreading:
+    """tf.config.threading's four calls; ``started`` mimics a runtime that already ran an op."""
+
+    def __init__(self, started: bool) -> None:
+        self.started, self.intra, self.inter = started, 0, 0
+
+    def get_intra_op_parallelism_threads(self) -> int:
+        return self.intra
+
+    def get_inter_op_parallelism_threads(self) -> int:
+        return self.inter
+
+    def set_intra_op_parallelism_threads(self, n: int) -> None:
+        if self.started:
+            raise RuntimeError("Intra op parallelism cannot be modified after initialization.")
+        self.intra = n
+
+    def set_inter_op_parallelism_threads(self, n: int) -> None:
+        if self.started:
+            raise RuntimeError("Inter op parallelism cannot be modified after initialization.")
+        self.inter = n
+
+
+@pytest.mark.parametrize("started", [False, True])
+def test_seed_everything_fixes_tensorflow_threads(monkeypatch, capsys, started):
+    """Env vars TensorFlow reads when its runtime starts; its API when it is imported, not yet run."""
+    from tlcourse import device
+
+    threading = _FakeThreading(started)
+    fake_tf = types.SimpleNamespace(config=types.SimpleNamespace(threading=threading))
+    monkeypatch.setitem(sys.modules, "tensorflow", fake_tf)
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "9")
+    monkeypatch.setenv("TLCOURSE_THREADS", "3")
+    device._fix_tensorflow_threads(device.thread_count())
+    assert os.environ["TF_NUM_INTRAOP_THREADS"] == os.environ["TF_NUM_INTEROP_THREADS"] == "3"
+    if started:
+        assert "thread count stays as it was" in capsys.readouterr().out
+    else:
+        assert (threading.intra, threading.inter) == (3, 3)

@@ -38,8 +38,51 @@ def tf_gpus() -> list[str]:
     return [d.name for d in tf.config.list_physical_devices("GPU")]
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy, PyTorch (CPU and CUDA) and, if imported or installed, TensorFlow/Keras."""
+DEFAULT_THREADS = 2
+
+
+def thread_count() -> int:
+    """CPU threads the frameworks may use: ``$TLCOURSE_THREADS``, default 2."""
+    raw = os.environ.get("TLCOURSE_THREADS", "").strip()
+    if not raw:
+        return DEFAULT_THREADS
+    try:
+        n = int(raw)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"TLCOURSE_THREADS={raw!r} is not a thread count; use a whole number >= 1.")
+    return n
+
+
+def _fix_tensorflow_threads(n: int) -> None:
+    """TensorFlow's intra-/inter-op pools: env vars it reads when its runtime starts, or its API."""
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(n)
+    os.environ["TF_NUM_INTEROP_THREADS"] = str(n)
+    if "tensorflow" not in sys.modules:
+        return
+    import tensorflow as tf
+
+    threading = tf.config.threading
+    if (threading.get_intra_op_parallelism_threads(), threading.get_inter_op_parallelism_threads()) == (n, n):
+        return
+    try:
+        threading.set_intra_op_parallelism_threads(n)
+        threading.set_inter_op_parallelism_threads(n)
+    except RuntimeError:  # the runtime already started: its pools cannot change any more
+        print(f"note: TensorFlow already ran an operation, so its thread count stays as it was; call "
+              f"tl.seed_everything before the first TensorFlow operation to fix it to {n}.")  # fmt: skip
+
+
+def seed_everything(seed: int, threads: int | None = None) -> None:
+    """Seed Python, NumPy, PyTorch and TensorFlow/Keras, and fix their CPU thread count.
+
+    The thread count (``threads``, else ``$TLCOURSE_THREADS``, default 2) decides how
+    floating-point sums are split and so their round-off: fixed, a seed gives the same numbers on
+    a busy machine and an idle one, with 1 core or 16. TensorFlow takes it when it starts its
+    runtime, so call this before TensorFlow's first operation.
+    """
+    n = threads or thread_count()
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed)
@@ -48,10 +91,12 @@ def seed_everything(seed: int) -> None:
     except ImportError:
         pass
     else:
+        torch.set_num_threads(n)
         torch.manual_seed(seed)
         torch.cuda.manual_seed_all(seed)
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
+    _fix_tensorflow_threads(n)
     if "tensorflow" in sys.modules or "keras" in sys.modules:
         import keras
 
