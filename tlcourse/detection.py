@@ -139,9 +139,10 @@ def _train_source(profile: str, work: Path) -> Path:
     torch.set_num_threads(THREADS)
     model = YOLO(ARCH)
     model.train(data=str(data), imgsz=cfg.source_image_size, epochs=cfg.source_epochs,
-                batch=cfg.batch, seed=cfg.source_seed, deterministic=True, workers=0,
+                batch=cfg.source_batch, seed=cfg.source_seed, deterministic=True, workers=0,
                 device="cpu", amp=False, plots=False, val=True, project=str(work), name="source",
-                exist_ok=True, verbose=False, mosaic=cfg.mosaic, close_mosaic=0)  # fmt: skip
+                exist_ok=True, verbose=False, mosaic=cfg.mosaic, close_mosaic=0,
+                warmup_epochs=cfg.source_warmup_epochs)  # fmt: skip
     best = work / "source" / "weights" / "best.pt"
     ckpt = torch.load(best, map_location="cpu", weights_only=False)
     net = ckpt["ema"] if ckpt.get("ema") is not None else ckpt["model"]
