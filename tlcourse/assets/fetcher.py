@@ -56,6 +56,8 @@ def _failure_message(asset_id: str, spec: dict[str, Any], tried: list[tuple[str,
     lines += [f"  {i}. {where}: {why}" for i, (where, why) in enumerate(tried, 1)]
     lines.append("What to do:")
     names = ", ".join(f["name"] for f in spec["files"])
+    if spec.get("generated_by"):
+        lines.append(f"  - The course makes this asset itself: {spec['generated_by']}")
     if local_only:
         lines.append(
             f"  - Put the asset's files ({names}) unchanged in one folder (copy them from "

@@ -21,6 +21,7 @@ from .archive import gunzip, read_member
 from .errors import AssetError
 from .manifest import max_size
 
+COURSE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding tlcourse/ (a checkout)
 # When the package index did not answer, later pypi sources in this process are skipped for a
 # while instead of each costing pip's full timeout: (monotonic time, reason).
 _INDEX_DOWN: dict[str, tuple[float, str]] = {}
@@ -48,10 +49,13 @@ def describe_source(src: dict[str, Any]) -> str:
 def pip_failure(output: str) -> str:
     """The cause of a failed ``pip download`` from its output (not just its last line)."""
     lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
-    for ln in lines:  # why the connection broke, e.g. "... after connection broken by 'ReadTimeoutError(...)'"
-        found = re.search(r"connection broken by '([^']+)", ln)
+    for ln in lines:  # why the connection broke: "... connection broken by 'ReadTimeoutError(...)': /simple/x/"
+        found = re.search(r"connection broken by '(.*?)'\s*:\s*/", ln) or re.search(
+            r"connection broken by '(.*)'", ln
+        )
         if found:
-            return found.group(1)[:300]
+            cause = re.sub(r"HTTPS?ConnectionPool\([^)]*\):\s*", "", found.group(1))
+            return re.sub(r"<[^>]*>:?\s*", "", cause)[:300]
     errors = [ln for ln in lines if ln.startswith("ERROR:")]
     return (errors[0] if errors else (lines[-1] if lines else "no output"))[:300]
 
@@ -155,10 +159,13 @@ def acquire(
                 raise AssetError(f"{base / name} does not exist")
             out[name] = base / name
     elif kind == "dir":
+        base = Path(src["path"]).expanduser()
+        if not base.is_absolute():  # a manifest's relative folder is relative to the course's root
+            base = COURSE_ROOT / base
         for name in names:
-            if not (Path(src["path"]) / name).is_file():
-                raise AssetError(f"{Path(src['path']) / name} does not exist")
-            out[name] = Path(src["path"]) / name
+            if not (base / name).is_file():
+                raise AssetError(f"{base / name} does not exist")
+            out[name] = base / name
     else:
         raise AssetError(f"unknown source kind {kind!r}")
     for entry in entries:  # a local file (Debian, package, folder) is capped like a download
