@@ -19,7 +19,7 @@ CONSTRAINTS ?= constraints.txt
 WHEELS   ?=
 PIP_ARGS := $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) $(if $(WHEELS),--no-index --find-links $(WHEELS))
 
-.PHONY: setup sysdeps lab test unit notebooks build lint verify lock wheelhouse clean
+.PHONY: setup sysdeps lab test unit notebooks build lint verify times lock wheelhouse clean
 
 setup: sysdeps $(STAMP)
 
@@ -80,6 +80,11 @@ verify: setup
 	$(BIN)/python -m tlcourse.detection pretrain --profile $${TLCOURSE_PROFILE:-cpu}
 	$(BIN)/python -m tlcourse fetch --profile $${TLCOURSE_PROFILE:-cpu}
 	$(BIN)/python scripts/verify.py --profile $${TLCOURSE_PROFILE:-cpu} --lessons $(or $(LESSON),all) --seeds $(or $(SEEDS),1)
+
+# The times a learner reads (each lesson's Time line, the README map) from docs/results.json; rebuilds notebooks/.
+times: setup
+	$(BIN)/python scripts/sync_times.py
+	$(BIN)/python -m tlcourse build
 
 # After `make test` passed: write the venv's exact versions to constraints.txt and README's Tested stack.
 lock: setup

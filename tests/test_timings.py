@@ -1,22 +1,57 @@
-"""The times the course shows (00_start_here's map, README) are measurements of every notebook."""
+"""The times the course shows (each lesson's Time line, README, 00_start_here) come from the ledger."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
-import pytest
+from tlcourse import ledger
+from tlcourse.build import dump
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+_spec = importlib.util.spec_from_file_location("sync_times", ROOT / "scripts" / "sync_times.py")
+sync_times = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(sync_times)
 
 
-@pytest.mark.parametrize("profile", ["smoke", "cpu"])
-def test_every_notebook_has_a_measured_time(profile):
-    timings = json.loads((ROOT / "docs" / "timings.json").read_text())["profiles"].get(profile, {})
-    missing = [nb for nb in NOTEBOOKS if nb not in timings]
-    assert not missing, (
-        f"no {profile} time for {missing}: run "
-        f"`python scripts/time_notebooks.py --profile {profile} --only {' '.join(missing)}`"
-    )
-    assert all(t["seconds"] > 0 for t in timings.values())
+def fake_ledger(path: Path) -> None:
+    with ledger.locked(path) as data:
+        for seed, sec in ((42, 270.0), (43, 300.0), (44, 285.0)):
+            ledger.merge_run(data, profile="cpu", notebook="02_x", lesson="x", code="c", seed=seed, run={
+                "seconds": sec, "machine": "x86_64 Some CPU, 2 cores, no GPU", "values": {}})  # fmt: skip
+        ledger.merge_run(data, profile="smoke", notebook="02_x", lesson="x", code="c", seed=42,
+                         run={"seconds": 44.6, "machine": "x86_64 Some CPU, 2 cores, no GPU", "values": {}})  # fmt: skip
+
+
+def test_lesson_time_text_comes_from_the_ledger(tmp_path):
+    path = tmp_path / "results.json"
+    fake_ledger(path)
+    assert sync_times.lesson_time("02_x", path) == (
+        "cpu 4.8 min (4.5 min-5.0 min, 3 runs); smoke 45 s (measured by `make verify` on 2 cores, no GPU)")
+    assert sync_times.lesson_time("03_y", path) == "cpu not yet measured; smoke not yet measured"
+    block = sync_times.readme_block(["02_x", "03_y"], path)
+    assert "| `02_x` | 4.8 min (4.5 min-5.0 min, 3 runs) | 45 s |" in block
+    assert "| `03_y` | not yet measured | not yet measured |" in block
+
+
+def test_sync_fills_lessons_and_readme_then_check_is_clean(tmp_path):
+    path = tmp_path / "results.json"
+    fake_ledger(path)
+    (tmp_path / "solutions").mkdir()
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": [
+        "# Lesson\n", "**Time:** <!-- tl:time -->measured by make verify<!-- /tl:time -->\n"]},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": "x = 1"}],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
+    (tmp_path / "solutions" / "02_x.ipynb").write_text(dump(nb))
+    nb["cells"][0]["source"] = "# No time line"
+    (tmp_path / "solutions" / "03_y.ipynb").write_text(dump(nb))
+    (tmp_path / "README.md").write_text("# C\n\n<!-- tl:times -->\nold\n<!-- /tl:times -->\nend\n")
+    assert sync_times.sync(tmp_path, path, check=True) == ["solutions/02_x.ipynb", "README.md"]
+    assert sync_times.sync(tmp_path, path) == ["solutions/02_x.ipynb", "README.md"]
+    assert sync_times.sync(tmp_path, path, check=True) == []
+    first = json.loads((tmp_path / "solutions" / "02_x.ipynb").read_text())["cells"][0]["source"]
+    assert first[1] == ("**Time:** <!-- tl:time -->cpu 4.8 min (4.5 min-5.0 min, 3 runs); smoke 45 s "
+                        "(measured by `make verify` on 2 cores, no GPU)<!-- /tl:time -->\n")  # fmt: skip
+    assert "old" not in (tmp_path / "README.md").read_text()
+    assert sync_times.missing_markers(tmp_path) == ["03_y.ipynb"]

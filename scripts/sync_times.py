@@ -1,0 +1,146 @@
+"""`make times`: write the measured times into the lessons and the README, from the ledger.
+
+    python scripts/sync_times.py            # fill every time block; then `python -m tlcourse build`
+    python scripts/sync_times.py --check    # exit 1 (and name them) if a block differs from the ledger
+
+A lesson's markdown says ``**Time:** <!-- tl:time -->...<!-- /tl:time -->``; the text between the
+markers becomes the wall time `make verify` measured for that notebook (docs/results.json) in
+the smoke and cpu profiles, or "not yet measured". README.md's block between
+``<!-- tl:times -->`` and ``<!-- /tl:times -->`` becomes a table of every lesson. Nobody types a
+time by hand: a test fails when a block and the ledger disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tlcourse import ledger  # noqa: E402
+from tlcourse.build import dump  # noqa: E402
+
+TIME = re.compile(r"(<!-- tl:time -->)(.*?)(<!-- /tl:time -->)", re.S)
+README_BEGIN, README_END = "<!-- tl:times -->", "<!-- /tl:times -->"
+SHOWN = ("cpu", "smoke")
+UNMEASURED = "not yet measured"
+
+
+def duration(seconds: float) -> str:
+    """``45 s`` under 90 seconds, else ``4.6 min``."""
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def machine(stem: str, profile: str, data: dict[str, Any]) -> str | None:
+    """The cores/GPU part of the machine the runs were measured on (``2 cores, no GPU``)."""
+    runs = data.get("profiles", {}).get(profile, {}).get(stem, {}).get("runs", {})
+    kinds = sorted({r["machine"].split(", ", 1)[-1] for r in runs.values() if r.get("machine")})
+    return " / ".join(kinds) or None
+
+
+def profile_time(stem: str, profile: str, path: Path) -> str:
+    """``cpu 4.6 min (4.4-4.9 min, 3 runs)``, ``smoke 45 s`` or ``cpu not yet measured``."""
+    sec = ledger.seconds(stem, profile, path)
+    if not sec:
+        return f"{profile} {UNMEASURED}"
+    text = f"{profile} {duration(sec['mean'])}"
+    if sec["n"] > 1:
+        text += f" ({duration(sec['min'])}-{duration(sec['max'])}, {sec['n']} runs)"
+    return text
+
+
+def lesson_time(stem: str, path: Path) -> str:
+    """The text of one lesson's time block."""
+    data = ledger.load(path)
+    parts = [profile_time(stem, p, path) for p in SHOWN]
+    where = sorted({m for p in SHOWN if (m := machine(stem, p, data))})
+    if where:
+        return "; ".join(parts) + f" (measured by `make verify` on {' / '.join(where)})"
+    return "; ".join(parts)
+
+
+def fill(text: str, value: str) -> str:
+    """``text`` with every time block's content replaced by ``value``."""
+    return TIME.sub(lambda m: m.group(1) + value + m.group(3), text)
+
+
+def readme_block(stems: list[str], path: Path) -> str:
+    """README's generated table: one row per lesson, the smoke and cpu wall times."""
+    rows = [README_BEGIN, "| notebook | cpu profile | smoke profile |", "|---|---|---|"]
+    for stem in stems:
+        cells = [profile_time(stem, p, path).removeprefix(p + " ") for p in SHOWN]
+        rows.append(f"| `{stem}` | " + " | ".join(cells) + " |")
+    return "\n".join(rows + [README_END])
+
+
+def notebooks(root: Path) -> list[Path]:
+    """The lessons: solutions/NN_*.ipynb."""
+    return sorted((root / "solutions").glob("[0-9][0-9]_*.ipynb"))
+
+
+def sync(root: Path = ROOT, path: Path | None = None, check: bool = False) -> list[str]:
+    """Fill (or with ``check`` only compare) every block; return the files that were stale."""
+    path = path or ledger.LEDGER
+    stale = []
+    for nb_path in notebooks(root):
+        text = nb_path.read_text(encoding="utf-8")
+        nb = json.loads(text)
+        value = lesson_time(nb_path.stem, path)
+        for cell in nb["cells"]:
+            if cell["cell_type"] != "markdown":
+                continue
+            src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            new = fill(src, value)
+            if new != src:
+                cell["source"] = new.splitlines(keepends=True) if isinstance(cell["source"], list) else new
+        if dump(nb) != text:
+            stale.append(str(nb_path.relative_to(root)))
+            if not check:
+                if nb_path.read_text(encoding="utf-8") != text:  # someone saved it meanwhile
+                    raise SystemExit(f"{nb_path} changed while syncing; run `make times` again")
+                nb_path.write_text(dump(nb), encoding="utf-8")
+    readme = root / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.find(README_BEGIN), text.find(README_END)
+    if start < 0 or end < start:
+        raise SystemExit(f"README.md has no {README_BEGIN} ... {README_END} block")
+    new = text[:start] + readme_block([p.stem for p in notebooks(root)], path) + text[end + len(README_END):]
+    if new != text:
+        stale.append("README.md")
+        if not check:
+            readme.write_text(new, encoding="utf-8")
+    return stale
+
+
+def missing_markers(root: Path = ROOT) -> list[str]:
+    """Lessons whose first markdown cell has no time block."""
+    out = []
+    for nb_path in notebooks(root):
+        cells = json.loads(nb_path.read_text(encoding="utf-8"))["cells"]
+        first = next((c for c in cells if c["cell_type"] == "markdown"), None)
+        src = "".join(first["source"]) if first else ""
+        if not TIME.search(src):
+            out.append(nb_path.name)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="only report stale blocks")
+    args = parser.parse_args(argv)
+    stale = sync(check=args.check)
+    for name in missing_markers():
+        print(f"note: {name} has no `<!-- tl:time -->...<!-- /tl:time -->` block in its first cell")
+    if args.check and stale:
+        print("times differ from docs/results.json in: " + ", ".join(stale) + "; run `make times`")
+        return 1
+    print(("updated: " + ", ".join(stale)) if stale else "all time blocks match docs/results.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
