@@ -1,6 +1,7 @@
 # tlcourse: one command to set up and open the course, one to set up and run every test.
 #   make lab    virtualenv + pinned stack + assets of your profile, then JupyterLab on your workspace/
-#   make test   the same setup, then unit tests and every notebook (notebooks/ and solutions/) in the smoke profile
+#   make test   the same setup, then unit tests, every student notebook in JupyterLab in a real browser
+#               (tests/test_browser.py) and every solution notebook under nbval, in the smoke profile
 # Variables: PYTHON (interpreter for the venv), VENV (its folder), TF_EXTRA (tf-cpu or tf-gpu; auto-detected),
 # LAB_ARGS (extra JupyterLab arguments), TLCOURSE_PROFILE (smoke|cpu|full; see README),
 # CONSTRAINTS (the lock of exact versions, default constraints.txt; empty: pyproject's ranges only),
@@ -19,9 +20,16 @@ CONSTRAINTS ?= constraints.txt
 WHEELS   ?=
 PIP_ARGS := $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) $(if $(WHEELS),--no-index --find-links $(WHEELS))
 
-.PHONY: setup sysdeps lab test unit notebooks build lint verify times lock wheelhouse clean
+.PHONY: setup sysdeps lab test unit notebooks build lint verify gpu-check site times lock wheelhouse clean
 
-setup: sysdeps $(STAMP)
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+
+setup: sysdeps $(STAMP) $(LAB_SETTINGS)
+
+# The course's JupyterLab settings (no "get notified about Jupyter news?" pop-up), where JupyterLab reads
+# overrides: the venv's share/jupyter/lab/settings/.
+$(LAB_SETTINGS): etc/jupyterlab/overrides.json $(STAMP)
+	install -D -m 644 $< $@
 
 # Debian's Fashion-MNIST is the offline source of the vision lessons' data. As root we install it;
 # otherwise the fetcher uses `apt-get download` (no root needed) or the official URL.
@@ -30,6 +38,12 @@ sysdeps:
 	    && [ "$$(id -u)" = 0 ]; then \
 	  echo "installing Debian package dataset-fashion-mnist"; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends dataset-fashion-mnist >/dev/null; \
+	fi
+	@# Debian's Chromium for the browser test of the lessons in JupyterLab (tests/test_browser.py; Playwright
+	@# drives it: a Playwright browser download cannot work offline). Without root the test says how to get it.
+	@if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian package chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
 	fi
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
@@ -57,7 +71,7 @@ reset: setup
 test: setup
 	$(BIN)/python -m tlcourse.detection pretrain --profile smoke
 	$(BIN)/python -m tlcourse fetch --profile smoke
-	TLCOURSE_PROFILE=smoke $(BIN)/python -m pytest tests notebooks solutions $(NBVAL)
+	TLCOURSE_PROFILE=smoke $(BIN)/python -m pytest tests solutions $(NBVAL)
 
 # Unit tests write only into a temporary asset cache, TORCH_HOME and HF_HOME (tests/conftest.py), seeded with
 # copies of what your cache already holds; anything else they need is fetched there, never into ~/.cache.
@@ -80,6 +94,18 @@ verify: setup
 	$(BIN)/python -m tlcourse.detection pretrain --profile $${TLCOURSE_PROFILE:-cpu}
 	$(BIN)/python -m tlcourse fetch --profile $${TLCOURSE_PROFILE:-cpu}
 	$(BIN)/python scripts/verify.py --profile $${TLCOURSE_PROFILE:-cpu} --lessons $(or $(LESSON),all) --seeds $(or $(SEEDS),1)
+
+# On a GPU machine: every solution notebook on a GPU kernel in the full profile, into the same ledger as verify
+# (refuses to run without a CUDA GPU). `make gpu-check [LESSON=03] [SEEDS=1]`.
+gpu-check: setup
+	$(BIN)/python -m tlcourse.detection pretrain --profile full
+	$(BIN)/python -m tlcourse fetch --profile full
+	$(BIN)/python scripts/gpu_check.py --lessons $(or $(LESSON),all) --seeds $(or $(SEEDS),1)
+
+# The course as a static HTML site (executed student notebooks, smoke profile by default) in build/site/.
+site: setup
+	$(BIN)/python -m tlcourse fetch --profile $${TLCOURSE_PROFILE:-smoke}
+	$(BIN)/python scripts/build_site.py --profile $${TLCOURSE_PROFILE:-smoke}
 
 # The times a learner reads (each lesson's Time line, the README map) from docs/results.json; rebuilds notebooks/.
 times: setup

@@ -1,0 +1,206 @@
+"""The course as learners meet it: every student notebook run in JupyterLab in a real browser.
+
+Starts JupyterLab the way ``make lab`` does (a free localhost port, a token, the smoke profile) on a
+fresh copy of ``notebooks/``, drives Debian's Chromium headless with Playwright, and for each
+lesson: runs all cells from the Run menu, saves, and checks that every code cell ran, no cell has
+an error output, every figure is displayed as an image, every widget renders as a widget (not its
+text fallback) and reacts to one interaction. Screenshots go to ``build/browser/``.
+
+Skips (with the reason) only where Chromium or Playwright is missing; ``make setup`` installs both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path(os.environ.get("TLCOURSE_CHROMIUM", "/usr/bin/chromium"))
+OUT = ROOT / "build" / "browser"
+NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+RUN_TIMEOUT_S = int(os.environ.get("TLCOURSE_BROWSER_TIMEOUT", "900"))  # per notebook: a ceiling, not a goal
+TOKEN = "tlcourse-browser-test"
+WIDGET_TEXT_FALLBACK = ("IntSlider(", "Button(", "VBox(", "HBox(", "Dropdown(", "Text(", "Textarea(")
+
+playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed: make setup")
+if not CHROMIUM.exists():
+    WHY = f"{CHROMIUM} not found: install Debian's chromium (make setup does, as root)"
+    if os.environ.get("CI"):  # CI installs it through make setup: missing there is a failure
+        pytest.fail(WHY, pytrace=False)
+    pytest.skip(WHY, allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - localhost only
+        return resp.read()
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """A JupyterLab server on a fresh copy of the student notebooks; yields (base URL, folder)."""
+    from tlcourse import workspace
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    # A fresh learner workspace beside notebooks/, filled the way `make lab` fills workspace/.
+    work = Path(tempfile.mkdtemp(prefix=".browser-workspace-", dir=ROOT))
+    assert sorted(workspace.sync(work)["added"]) == NOTEBOOKS
+    port = _free_port()
+    env = dict(os.environ, TLCOURSE_PROFILE="smoke")
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
+           "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}",
+           f"--notebook-dir={work}"]  # fmt: skip
+    if os.geteuid() == 0:
+        cmd.append("--allow-root")
+    log = open(OUT / "jupyterlab.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                _get(f"{base}/api/status?token={TOKEN}")
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"JupyterLab exited; see {OUT / 'jupyterlab.log'}")
+                time.sleep(1)
+        else:
+            pytest.fail("JupyterLab did not answer within 120 s")
+        yield base, work
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROME_ARGS)
+        yield b
+        b.close()
+
+
+def _shutdown_kernels(base: str) -> None:
+    req = urllib.request.Request(f"{base}/api/sessions?token={TOKEN}")
+    for session in json.loads(_get(req.full_url)):
+        urllib.request.urlopen(urllib.request.Request(  # noqa: S310 - localhost only
+            f"{base}/api/sessions/{session['id']}?token={TOKEN}", method="DELETE"), timeout=30)
+
+
+def _wait_saved(path: Path, timeout: float = 60) -> dict:
+    """The saved notebook once every code cell has an execution count."""
+    deadline = time.monotonic() + timeout
+    while True:
+        nb = json.loads(path.read_text())
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        if all(c.get("execution_count") for c in code) or time.monotonic() > deadline:
+            return nb
+        time.sleep(1)
+
+
+def _widget_reacts(page, name: str) -> str:
+    """Click the first widget button (or nudge the first slider); return what changed."""
+    button = page.locator(".jp-OutputArea-output button.jupyter-button").first
+    slider = page.locator(".jp-OutputArea-output .widget-slider").first
+    if button.count():
+        area = button.locator("xpath=ancestor::div[contains(@class,'jp-OutputArea')][1]")
+        before = area.inner_text()
+        button.scroll_into_view_if_needed()
+        button.click()
+        what = f"button {button.inner_text()!r}"
+    elif slider.count():
+        area = slider.locator("xpath=ancestor::div[contains(@class,'jp-OutputArea')][1]")
+        before = area.inner_text()
+        slider.scroll_into_view_if_needed()
+        slider.locator(".noUi-handle, .ui-slider-handle").first.focus()
+        page.keyboard.press("ArrowRight")
+        what = "slider"
+    else:
+        pytest.fail(f"{name}: widgets rendered but none can be clicked or moved")
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while area.inner_text() == before:
+        assert time.monotonic() < deadline, f"{name}: {what} changed nothing"
+        time.sleep(0.5)
+    return what
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs_in_jupyterlab(lab, browser, name):
+    base, work = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        # A JupyterLab workspace of its own per lesson, reset: no tabs restored from the previous one.
+        page.goto(f"{base}/lab/workspaces/{name[:-6]}/tree/{name}?reset&token={TOKEN}")
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+        page.wait_for_function("() => document.body.innerText.includes('| Idle')", timeout=180_000)
+        assert "official Jupyter news" not in page.inner_text("body"), \
+            "the news pop-up is shown: the course's settings override is not installed (make setup)"
+        page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
+        page.click("li.lm-Menu-item[data-command='runmenu:run-all']")
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while True:
+            prompts = page.eval_on_selector_all(".jp-CodeCell .jp-InputPrompt",
+                                                "els => els.map(e => e.textContent.trim())")
+            if prompts and all(p not in ("[*]:", "[ ]:", "") for p in prompts):
+                break
+            assert time.monotonic() < deadline, f"{name}: cells still running after {RUN_TIMEOUT_S} s"
+            time.sleep(1)
+        page.screenshot(path=str(OUT / f"{name[:-6]}.png"))
+        page.click("div.lm-MenuBar-itemLabel:text-is('File')")
+        page.click("li.lm-Menu-item[data-command='docmanager:save']")
+        nb = _wait_saved(work / name)
+
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        not_run = [i for i, c in enumerate(code) if not c.get("execution_count")]
+        assert not not_run, f"{name}: code cells {not_run} did not run"
+        failed = [(o.get("ename"), o.get("evalue", "")[:200]) for c in code for o in c["outputs"]
+                  if o["output_type"] == "error"]  # fmt: skip
+        assert not failed, f"{name}: error outputs {failed}"
+
+        figures = sum("image/png" in o.get("data", {}) for c in code for o in c["outputs"])
+        shown = page.eval_on_selector_all(".jp-OutputArea-output img", "els => els.length")
+        assert shown >= figures, f"{name}: {figures} figures in the outputs, {shown} shown as images"
+
+        views = sum("application/vnd.jupyter.widget-view+json" in o.get("data", {})
+                    for c in code for o in c["outputs"])  # fmt: skip
+        if views:
+            rendered = page.eval_on_selector_all(".jp-OutputArea-output .jupyter-widgets",
+                                                 "els => els.length")
+            assert rendered >= views, f"{name}: {views} widget outputs, {rendered} rendered"
+            texts = page.eval_on_selector_all(".jp-OutputArea-output pre",
+                                              "els => els.map(e => e.textContent)")
+            fallback = [t[:60] for t in texts if t.startswith(WIDGET_TEXT_FALLBACK)]
+            assert not fallback, f"{name}: widgets shown as text: {fallback}"
+            what = _widget_reacts(page, name)
+            page.screenshot(path=str(OUT / f"{name[:-6]}-widget.png"))
+            print(f"{name}: {len(code)} cells, {figures} figures, {views} widgets ({what} reacted)")
+        else:
+            print(f"{name}: {len(code)} cells, {figures} figures, no widgets")
+        assert not errors, f"{name}: JavaScript errors in the page: {errors[:3]}"
+    finally:
+        page.close()
+        _shutdown_kernels(base)
