@@ -107,3 +107,29 @@ def test_seed_everything_fixes_tensorflow_threads(monkeypatch, capsys, started):
         assert "thread count stays as it was" in capsys.readouterr().out
     else:
         assert (threading.intra, threading.inter) == (3, 3)
+
+
+def test_tensorflow_startup_filter_drops_only_its_two_known_lines(tmp_path, monkeypatch, capfd):
+    """The lines as TensorFlow 2.21 writes them (file descriptor 2) vanish; any other line stays."""
+    from tlcourse import device
+
+    (tmp_path / "noisy_mod.py").write_text(
+        "import os\n"
+        "os.write(2, b'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\\n')\n"
+        "os.write(2, b'I0000 00:00:1796109788.876602   12444 port.cc:153] oneDNN custom operations are on. "
+        "You may see slightly different numerical results due to floating-point round-off errors from different "
+        "computation orders. To turn them off, set the environment variable `TF_ENABLE_ONEDNN_OPTS=0`.\\n')\n"
+        "os.write(2, b'E0000 00:00:1.0 1 cuda_dnn.cc:1] a real error stays\\n')\n"
+        "VALUE = 1\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "noisy_mod", raising=False)
+    finder = device.StartupFilter("noisy_mod", device.TF_STARTUP_NOISE)
+    monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
+    capfd.readouterr()
+    import noisy_mod
+
+    assert capfd.readouterr().err == "E0000 00:00:1.0 1 cuda_dnn.cc:1] a real error stays\n"
+    assert noisy_mod.VALUE == 1 and finder not in sys.meta_path
+    assert not isinstance(noisy_mod.__spec__.loader, device._FilteredLoader)
+    monkeypatch.delitem(sys.modules, "noisy_mod")

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import os
 import platform
 import random
+import re
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -101,6 +108,85 @@ def seed_everything(seed: int, threads: int | None = None) -> None:
         import keras
 
         keras.utils.set_random_seed(seed)
+
+
+# TensorFlow 2.21 writes these two lines to the process's stderr while it is imported, through absl
+# logging that it has not configured yet, so TF_CPP_MIN_LOG_LEVEL cannot reach them (upstream:
+# tensorflow/tensorflow#102212); in JupyterLab they show as a red box. Only they are dropped; every
+# other line written during the import is passed on unchanged. (TF_ENABLE_ONEDNN_OPTS=0 would also
+# remove them, by turning off the oneDNN kernels, which made Keras' MobileNetV2 inference about 1.8x
+# slower here.)
+TF_STARTUP_NOISE = (
+    re.compile(r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"),
+    re.compile(r"I\d{4} [\d:.]+ +\d+ port\.cc:\d+\] oneDNN custom operations are on\. .*"),
+)
+
+
+@contextmanager
+def drop_stderr_lines(patterns: tuple[re.Pattern[str], ...]) -> Iterator[None]:
+    """Hold what is written to file descriptor 2 meanwhile; then pass on every line no pattern matches."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        sys.stderr.flush()
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            lines = held.read().decode(errors="replace").splitlines(keepends=True)
+            kept = [ln for ln in lines if not any(p.fullmatch(ln.rstrip("\r\n")) for p in patterns)]
+            if kept:
+                os.write(2, "".join(kept).encode())
+
+
+class _FilteredLoader(importlib.abc.Loader):
+    """Runs a module's real loader inside :func:`drop_stderr_lines`."""
+
+    def __init__(self, loader: importlib.abc.Loader, patterns: tuple[re.Pattern[str], ...]) -> None:
+        self.loader, self.patterns = loader, patterns
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        with drop_stderr_lines(self.patterns):
+            try:
+                self.loader.exec_module(module)
+            finally:  # afterwards the module shows its real loader
+                module.__loader__ = self.loader
+                if module.__spec__ is not None:
+                    module.__spec__.loader = self.loader
+
+
+class StartupFilter(importlib.abc.MetaPathFinder):
+    """On the first import of ``name``, drop the known start-up ``patterns`` from its stderr."""
+
+    def __init__(self, name: str, patterns: tuple[re.Pattern[str], ...]) -> None:
+        self.name, self.patterns = name, patterns
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)  # once
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _FilteredLoader(spec.loader, self.patterns)
+        return spec
+
+
+def quiet_tensorflow_startup() -> None:
+    """Install the filter of :data:`TF_STARTUP_NOISE` for TensorFlow's import (if not imported yet)."""
+    if "tensorflow" in sys.modules or any(isinstance(f, StartupFilter) and f.name == "tensorflow"
+                                          for f in sys.meta_path):  # fmt: skip
+        return
+    sys.meta_path.insert(0, StartupFilter("tensorflow", TF_STARTUP_NOISE))
 
 
 def package_versions() -> dict[str, str]:
