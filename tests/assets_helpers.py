@@ -189,8 +189,13 @@ def small_disk(path: Path, size: str = "1m", readonly: bool = False) -> Iterator
     (the caller then simulates the condition and says so)."""
     path.mkdir(parents=True, exist_ok=True)
     opts = f"size={size}" + (",ro" if readonly else "")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(path)],
-                             capture_output=True).returncode == 0  # fmt: skip
+    mounted = False
+    if not os.environ.get("TLCOURSE_TEST_NO_MOUNT"):  # set it to try the simulated path
+        try:
+            mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(path)],
+                                     capture_output=True).returncode == 0  # fmt: skip
+        except OSError:  # no mount command
+            mounted = False
     try:
         yield mounted
     finally:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tarfile
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -208,7 +209,7 @@ def test_full_disk_under_torch_home(tmp_path, monkeypatch):
     torch_home = tmp_path / "torch"
     with small_disk(torch_home, size="100k") as mounted:
         if not mounted:  # simulate ENOSPC by patching the copy into the hub (mount not permitted)
-            monkeypatch.setattr(assets.hub.shutil, "copyfile", enospc)
+            monkeypatch.setattr(assets.hub, "shutil", types.SimpleNamespace(copyfile=enospc))
         monkeypatch.setenv("TORCH_HOME", str(torch_home))
         with pytest.raises(AssetError, match="TORCH_HOME") as err:
             fetch(m, tmp_path / "cache")
@@ -613,3 +614,52 @@ def test_ctrl_c_during_a_fetch_is_one_line_and_leaves_nothing(server, tmp_path):
     assert proc.returncode == 130 and "Traceback" not in err, err
     assert err.strip().splitlines()[-1].startswith("interrupted")
     assert list(cache.iterdir()) == []
+
+
+# --------------------------------------------------------------------- more inputs of our own
+
+
+def test_full_cache_disk_during_a_fetch_is_one_line(server, tmp_path, monkeypatch):
+    cache = tmp_path / "small"
+    with small_disk(cache, size="100k") as mounted:
+        if not mounted:  # mount not permitted: simulate the full disk by patching the write
+            monkeypatch.setattr(assets.fetcher.os, "replace", enospc)
+        with pytest.raises(assets.SettingError, match="free disk space") as err:
+            fetch(blob_manifest(f"{server.url}/good/"), cache)
+        assert "\n" not in str(err.value) and "network" not in str(err.value)
+        assert list(cache.iterdir()) == []
+
+
+def test_a_gzipped_bundle_imports(isolated, tmp_path, monkeypatch):
+    assert main(["fetch", "photo_chelsea"]) == 0
+    plain = tmp_path / "b.tar"
+    assert main(["bundle", str(plain), "photo_chelsea"]) == 0
+    packed = tmp_path / "b.tar.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    monkeypatch.setenv("TLCOURSE_CACHE", str(tmp_path / "room"))
+    assert main(["import-bundle", str(packed)]) == 0
+    assert assets.is_present("photo_chelsea", cache=tmp_path / "room")
+
+
+def test_legacy_torch_pickle_passes_the_format_check(tmp_path):
+    legacy = tmp_path / "resnet-0000.pth"
+    legacy.write_bytes(b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19." + bytes(100))
+    assets.content.check_format(legacy, legacy.name, "test")
+    page = tmp_path / "resnet-0001.pth"
+    page.write_bytes(b"<html><body>404</body></html>")
+    with pytest.raises(AssetError, match="HTML page"):
+        assets.content.check_format(page, page.name, "test")
+
+
+def test_marker_written_before_stamps_is_upgraded_once(server, tmp_path):
+    m = blob_manifest(f"{server.url}/good/")
+    folder = fetch(m, tmp_path)
+    marker_path = folder / assets.MARKER
+    marker = json.loads(marker_path.read_text())
+    del marker["files"], marker["extracted"]
+    marker_path.write_text(json.dumps(marker))  # as the code before this change wrote it
+    hits = server.hits.get("good", 0)
+    assert assets.is_present("blob", m, tmp_path)  # re-hashed, still good
+    fetch(m, tmp_path)
+    assert "files" in json.loads(marker_path.read_text())
+    assert server.hits.get("good", 0) == hits  # no download for the upgrade

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .download import seconds_setting
 from .errors import AssetError, ChecksumError, SettingError
 from .manifest import get_spec, load_manifest
 
@@ -230,7 +231,7 @@ def lock(folder: Path, name: str, timeout: float | None = None) -> Iterator[None
     """
     locks = folder / LOCKS
     path = locks / f"{name}.lock"
-    wait = float(os.environ.get("TLCOURSE_LOCK_TIMEOUT", "3600")) if timeout is None else timeout
+    wait = seconds_setting("TLCOURSE_LOCK_TIMEOUT", 3600.0) if timeout is None else timeout
     give_up = time.monotonic() + wait
     told = False
     while True:

@@ -43,6 +43,8 @@ def check_format(path: Path, name: str, origin: str) -> None:
             json.loads(path.read_text(encoding="utf-8"))
         elif lower.endswith(".safetensors"):
             _check_safetensors(path)
+        elif lower.endswith((".pth", ".pt")) and head.startswith(b"\x80"):
+            pass  # torch's legacy (pre-1.6) format: a pickle stream, no structure to check cheaply
         elif lower.endswith((".zip", ".pth", ".pt")) or zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as zf:
                 broken = zf.testzip()

@@ -19,7 +19,8 @@ from .errors import AssetError, SettingError
 READ = 1 << 16
 
 
-def _seconds(var: str, default: float) -> float:
+def seconds_setting(var: str, default: float) -> float:
+    """A positive, finite number of seconds from ``$var`` (``default`` when unset)."""
     raw = os.environ.get(var, "").strip()
     if not raw:
         return default
@@ -37,12 +38,12 @@ def _seconds(var: str, default: float) -> float:
 
 def timeout() -> float:
     """Seconds one network read may take (``TLCOURSE_TIMEOUT``, default 30)."""
-    return _seconds("TLCOURSE_TIMEOUT", 30.0)
+    return seconds_setting("TLCOURSE_TIMEOUT", 30.0)
 
 
 def deadline() -> float:
     """Seconds one source may take in total (``TLCOURSE_DEADLINE``, default 1800)."""
-    return _seconds("TLCOURSE_DEADLINE", 1800.0)
+    return seconds_setting("TLCOURSE_DEADLINE", 1800.0)
 
 
 def download(

@@ -98,7 +98,7 @@ def _stage(asset_id: str, spec: dict[str, Any], src: dict[str, Any], work: Path,
             elif src.get("sha256", {}).get(name):
                 check.update(sha256=src["sha256"][name], pinned_by="the bundle's pin")
         record[name] = verify_file(got[name], check, where)
-        if not entry.get("sha256"):
+        if not entry.get("sha256") and not entry.get("sha256_prefix"):
             check_format(got[name], name, where)
         if got[name].parent == work:  # downloaded into the work folder: move, do not copy
             os.replace(got[name], staged / name)
@@ -156,8 +156,9 @@ def fetch(
     seconds = _dl.deadline()
     _dl.timeout()  # a bad setting fails here, once, not as a failure of every source
     if sources is None and check_cached(asset_id, spec, cache) is None:
-        install(asset_id, spec, folder, pins(asset_id, cache))
-        return folder
+        if "files" in (read_marker(folder) or {}):  # else: upgrade the old marker below, once
+            install(asset_id, spec, folder, pins(asset_id, cache))
+            return folder
     ensure_cache(cache)
     with lock(cache, asset_id):
         sweep_stale(cache, asset_id)
