@@ -130,3 +130,33 @@ def test_env_report_lists_present_and_missing_assets(small_course, capsys):
     assert "assets      present: needed_two\n" in text + "\n"
     assert "missing: needed_one, on_demand" in text
     assert str(small_course) in text
+
+
+@pytest.mark.parametrize("setting", ["cache-is-file", "cache-missing-parent-file", "timeout", "profile",
+                                     "torch-home-is-file", "deadline"])  # fmt: skip
+@pytest.mark.parametrize("command", [["status"], ["doctor"], ["fetch", "photo_chelsea"],
+                                     ["bundle", "{tmp}/b.tar"], ["import-bundle", "{tmp}/nope.tar"],
+                                     ["fetch", "--all", "--from-dir", "{tmp}"],
+                                     ["build", "--check", "--root", "{tmp}/no-course"]])  # fmt: skip
+def test_no_command_raises_in_a_bad_environment(tmp_path, monkeypatch, capsys, setting, command):
+    """Every subcommand, each with one broken setting: an exit code and a message, never an exception."""
+    (tmp_path / "afile").write_text("x")
+    env = {"cache-is-file": ("TLCOURSE_CACHE", str(tmp_path / "afile")),
+           "cache-missing-parent-file": ("TLCOURSE_CACHE", str(tmp_path / "afile" / "c")),
+           "timeout": ("TLCOURSE_TIMEOUT", "soon"), "deadline": ("TLCOURSE_DEADLINE", "-1"),
+           "profile": ("TLCOURSE_PROFILE", "turbo"),
+           "torch-home-is-file": ("TORCH_HOME", str(tmp_path / "afile"))}  # fmt: skip
+    if setting not in ("cache-is-file", "cache-missing-parent-file"):
+        monkeypatch.setenv("TLCOURSE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv(*env[setting])
+    rc = main([part.format(tmp=tmp_path) for part in command])
+    captured = capsys.readouterr()
+    assert isinstance(rc, int)
+    assert "Traceback" not in captured.err + captured.out
+    if rc != 0:
+        assert captured.err.strip() or "PROBLEM" in captured.out
+
+
+def test_build_with_a_root_that_is_no_course_says_so(tmp_path, capsys):
+    assert main(["build", "--check", "--root", str(tmp_path / "nowhere")]) == 2
+    assert "no solutions/ folder" in capsys.readouterr().err

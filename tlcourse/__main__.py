@@ -107,7 +107,11 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _cmd_build(args: argparse.Namespace) -> int:
     from .build import build
 
-    stale = build(Path(args.root), check=args.check)
+    root = Path(args.root)
+    if not (root / "solutions").is_dir():
+        print(f"{root} holds no solutions/ folder: pass --root the course's checkout.", file=sys.stderr)
+        return 2
+    stale = build(root, check=args.check)
     if args.check and stale:
         print("Student notebooks out of date (run `python -m tlcourse build`): " + ", ".join(stale))
         return 1
