@@ -663,3 +663,63 @@ def test_marker_written_before_stamps_is_upgraded_once(server, tmp_path):
     fetch(m, tmp_path)
     assert "files" in json.loads(marker_path.read_text())
     assert server.hits.get("good", 0) == hits  # no download for the upgrade
+
+
+def test_archive_member_that_would_overwrite_the_asset_is_refused(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    with tarfile.open(src / "data.tar", "w") as tf:
+        info = tarfile.TarInfo(assets.MARKER)  # would replace the marker that says 'verified'
+        info.size = 2
+        tf.addfile(info, io.BytesIO(b"{}"))
+    m = manifest([{"name": "data.tar", "sha256": assets.sha256_file(src / "data.tar"), "extract": True}],
+                 [{"kind": "dir", "path": str(src)}])  # fmt: skip
+    with pytest.raises(AssetError, match="overwrite the asset's own files"):
+        fetch(m, tmp_path / "cache")
+
+
+def test_zip_bomb_in_an_archive_asset_is_refused(tmp_path):
+    import zipfile
+
+    src = tmp_path / "src"
+    src.mkdir()
+    with zipfile.ZipFile(src / "data.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("zeros.bin", bytes(16 << 20))
+    m = manifest([{"name": "data.zip", "sha256": assets.sha256_file(src / "data.zip"), "extract": True,
+                   "max_extracted_size": 1 << 20}], [{"kind": "dir", "path": str(src)}])  # fmt: skip
+    with pytest.raises(AssetError, match="decompression bomb"):
+        fetch(m, tmp_path / "cache")
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+@pytest.mark.parametrize("asset_id", ["../../etc", "blob/../blob", "", "BLOB"])
+def test_odd_asset_ids_are_unknown(server, tmp_path, asset_id):
+    with pytest.raises(AssetError, match="Unknown asset"):
+        assets.fetch(asset_id, manifest=blob_manifest(f"{server.url}/good/"), cache=tmp_path)
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from tlcourse.assets.cache import lock
+with lock(Path(sys.argv[1]), "blob"):
+    print("held", flush=True)
+    time.sleep(30)
+"""
+
+
+def test_a_lock_held_too_long_is_one_clear_error(server, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(cache)], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        monkeypatch.setenv("TLCOURSE_LOCK_TIMEOUT", "0.5")
+        with pytest.raises(AssetError, match="Another process has held"):
+            fetch(blob_manifest(f"{server.url}/good/"), cache)
+    finally:
+        holder.kill()
+        holder.wait()
+    fetch(blob_manifest(f"{server.url}/good/"), cache)  # the lock died with its process
+    assert sorted(p.name for p in cache.iterdir()) == ["blob"]

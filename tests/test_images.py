@@ -197,8 +197,11 @@ def test_hidden_and_nested_entries_are_refused(synthetic):
     nested.rmdir()
     hidden = root / "test" / "coat" / ".copy.png"
     hidden.write_bytes(sample.read_bytes())
-    with pytest.raises(ImageFolderError, match=r"\.copy\.png is a hidden file"):
+    with pytest.raises(ImageFolderError, match=r"\.copy\.png is a hidden image file"):
         check_image_folder(root)
+    hidden.unlink()
+    (root / "test" / "coat" / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")  # the loaders skip it
+    check_image_folder(root)
 
 
 def test_idx_header_with_huge_dimensions_names_the_file(tmp_path):

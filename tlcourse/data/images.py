@@ -337,7 +337,9 @@ def check_image_folder(root: Path) -> dict[str, dict[str, int]]:
             )
         counts[split] = {}
         for cls in classes:
-            files = sorted((sdir / cls).iterdir())
+            # a hidden file that is no image (.DS_Store) is skipped by the loaders too
+            files = sorted(p for p in (sdir / cls).iterdir() if not p.name.startswith(".")
+                           or p.is_dir() or p.suffix.lower() in IMAGE_SUFFIXES)  # fmt: skip
             if not files:
                 raise ImageFolderError(f"{sdir / cls} is empty. {redo}")
             for path in files:
@@ -349,8 +351,8 @@ def check_image_folder(root: Path) -> dict[str, dict[str, int]]:
                     )
                 if path.name.startswith("."):
                     raise ImageFolderError(
-                        f"{path} is a hidden file: the loaders may read it as an image of {cls}, "
-                        f"while it is not meant to be one. Remove it. {redo}"
+                        f"{path} is a hidden image file: the loaders read it as an image of {cls} "
+                        f"although it is not meant to be one. Remove it. {redo}"
                     )
                 if path.suffix.lower() not in IMAGE_SUFFIXES:
                     raise ImageFolderError(
