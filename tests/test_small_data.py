@@ -40,6 +40,9 @@ def test_fashion_shapes_balance_and_names(fashion):
         assert x.shape == (3 * PER[split], 28, 28) and x.dtype == np.float32
         assert np.bincount(y).tolist() == [PER[split]] * 3
         assert 0.0 <= x.min() and x.max() <= 1.0
+    small = fashion_subset([5, "sneaker", 8], PER, seed=0, image_size=8)
+    assert small["val"][0].shape == (9, 8, 8) and 0.0 <= small["val"][0].min() <= small["val"][0].max() <= 1.0
+    np.testing.assert_array_equal(small["val"][1], fashion["val"][1])
     by_name = fashion_subset([5, "sneaker", 8], PER, seed=0)
     for split in PER:
         np.testing.assert_array_equal(by_name[split][0], fashion[split][0])

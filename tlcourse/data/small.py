@@ -100,6 +100,8 @@ def _assemble(parts: dict[str, list[tuple[np.ndarray, int]]], rng: np.random.Gen
 
 def _resize(images: np.ndarray, size: int) -> np.ndarray:
     """Bilinear resize of float images ``[N, h, w]`` to ``[N, size, size]``."""
+    if not len(images):
+        return np.zeros((0, size, size), dtype=np.float32)
     return np.stack([
         np.asarray(Image.fromarray(im, mode="F").resize((size, size), Image.Resampling.BILINEAR))
         for im in images.astype(np.float32)
@@ -138,15 +140,20 @@ def digits_subset(
     return _assemble(parts, rng)
 
 
-def fashion_subset(classes: Sequence[int | str], per_class: Mapping[str, int], seed: int) -> Splits:
+def fashion_subset(
+    classes: Sequence[int | str], per_class: Mapping[str, int], seed: int, image_size: int = 28
+) -> Splits:
     """Fashion-MNIST (28x28) as ``{split: (x, y)}``; ``classes`` by index 0..9 or name.
 
     ``train`` and ``val`` come from the official training split (val drawn first, so it does not
     depend on the train size), ``test`` from the official test split. Names are those of
     :data:`tlcourse.data.images.FASHION_MNIST_CLASSES`; label ``i`` = ``classes[i]``.
+    ``image_size`` other than 28 resizes bilinearly (8 gives the digits' 8x8 input space).
     """
     chosen = _class_indices(classes, FASHION_MNIST_CLASSES, "Fashion-MNIST")
     counts = _check_per_class(per_class)
+    if not (isinstance(image_size, int) and 8 <= image_size <= 64):
+        raise ValueError(f"image_size must be an integer in 8..64 pixels, got {image_size!r}.")
     train_x, train_y = load_fashion_mnist("train")
     test_x, test_y = load_fashion_mnist("test")
     rng = np.random.default_rng(seed)
@@ -159,7 +166,10 @@ def fashion_subset(classes: Sequence[int | str], per_class: Mapping[str, int], s
                         f"Fashion-MNIST test, class {name}")  # fmt: skip
         for split, source, idx in (("train", train_x, train), ("val", train_x, val),
                                    ("test", test_x, test)):  # fmt: skip
-            parts[split].append((source[np.sort(idx)].astype(np.float32) / 255.0, label))
+            images = source[np.sort(idx)].astype(np.float32) / 255.0
+            if image_size != 28:
+                images = np.clip(_resize(images, image_size), 0.0, 1.0)
+            parts[split].append((images, label))
     return _assemble(parts, rng)
 
 
