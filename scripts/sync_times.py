@@ -53,14 +53,28 @@ def profile_time(stem: str, profile: str, path: Path) -> str:
     return text
 
 
+def busy_load(stem: str, data: dict[str, Any]) -> float | None:
+    """The highest start load of the shown runs if it exceeds half the cores (not an idle machine)."""
+    worst = None
+    for profile in SHOWN:
+        for r in data.get("profiles", {}).get(profile, {}).get(stem, {}).get("runs", {}).values():
+            cores = re.search(r"(\d+) cores", r.get("machine", ""))
+            load = r.get("load_start")
+            if cores and load is not None and load > 0.5 * int(cores.group(1)):
+                worst = max(worst or 0.0, load)
+    return worst
+
+
 def lesson_time(stem: str, path: Path) -> str:
     """The text of one lesson's time block."""
     data = ledger.load(path)
     parts = [profile_time(stem, p, path) for p in SHOWN]
     where = sorted({m for p in SHOWN if (m := machine(stem, p, data))})
-    if where:
-        return "; ".join(parts) + f" (measured by `make verify` on {' / '.join(where)})"
-    return "; ".join(parts)
+    if not where:
+        return "; ".join(parts)
+    busy = busy_load(stem, data)
+    note = f", busy: load average up to {busy:.1f}" if busy else ""
+    return "; ".join(parts) + f" (measured by `make verify` on {' / '.join(where)}{note})"
 
 
 def fill(text: str, value: str) -> str:

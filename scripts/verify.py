@@ -38,6 +38,7 @@ from tlcourse.profiles import LESSONS_DIR, PROFILES  # noqa: E402
 
 FIRST_SEED = 42
 EXECUTED = ROOT / "build" / "verify"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colour codes in tracebacks
 _CONFIG_CALL = re.compile(r"""tl\.config\(\s*["']([A-Za-z0-9_]+)["']""")
 
 
@@ -160,7 +161,7 @@ def execute(path: Path, *, profile: str, seed: int, record: Path) -> tuple[float
     try:
         client.execute()
     except CellExecutionError as err:
-        raise RunFailed(failing_cell(nb) + "\n" + str(err)[-3000:]) from None
+        raise RunFailed(failing_cell(nb) + "\n" + _ANSI.sub("", str(err))[-3000:]) from None
     except Exception as err:  # kernel died, could not start, ...
         raise RunFailed(f"{type(err).__name__}: {err}") from None
     finally:

@@ -33,6 +33,10 @@ def test_lesson_time_text_comes_from_the_ledger(tmp_path):
     block = sync_times.readme_block(["02_x", "03_y"], path)
     assert "| `02_x` | 4.8 min (4.5 min-5.0 min, 3 runs) | 45 s |" in block
     assert "| `03_y` | not yet measured | not yet measured |" in block
+    with ledger.locked(path) as data:  # a run on a busy machine says so
+        ledger.merge_run(data, profile="cpu", notebook="02_x", lesson="x", code="c", seed=45, run={
+            "seconds": 285.0, "machine": "x86_64, 2 cores, no GPU", "load_start": 3.5, "values": {}})  # fmt: skip
+    assert sync_times.lesson_time("02_x", path).endswith("on 2 cores, no GPU, busy: load average up to 3.5)")
 
 
 def test_sync_fills_lessons_and_readme_then_check_is_clean(tmp_path):

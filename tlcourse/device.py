@@ -114,8 +114,8 @@ def seed_everything(seed: int, threads: int | None = None) -> None:
 # logging that it has not configured yet, so TF_CPP_MIN_LOG_LEVEL cannot reach them (upstream:
 # tensorflow/tensorflow#102212); in JupyterLab they show as a red box. Only they are dropped; every
 # other line written during the import is passed on unchanged. (TF_ENABLE_ONEDNN_OPTS=0 would also
-# remove them, by turning off the oneDNN kernels, which made Keras' MobileNetV2 inference about 1.8x
-# slower here.)
+# remove them, by turning off the oneDNN kernels: Keras' MobileNetV2 inference then took 1.7-1.9x as
+# long in a quick test on a loaded 2-core machine.)
 TF_STARTUP_NOISE = (
     re.compile(r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"),
     re.compile(r"I\d{4} [\d:.]+ +\d+ port\.cc:\d+\] oneDNN custom operations are on\. .*"),
