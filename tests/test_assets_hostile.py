@@ -723,3 +723,16 @@ def test_a_lock_held_too_long_is_one_clear_error(server, tmp_path, monkeypatch):
         holder.wait()
     fetch(blob_manifest(f"{server.url}/good/"), cache)  # the lock died with its process
     assert sorted(p.name for p in cache.iterdir()) == ["blob"]
+
+
+def test_a_cache_copied_without_file_times_is_restamped(server, tmp_path):
+    import shutil
+
+    m = blob_manifest(f"{server.url}/good/")
+    fetch(m, tmp_path / "a")
+    time.sleep(0.01)
+    shutil.copytree(tmp_path / "a", tmp_path / "b", copy_function=shutil.copyfile)  # like cp -r
+    assert assets.is_present("blob", m, tmp_path / "b")  # times differ: re-hashed, still good
+    folder = fetch(m, tmp_path / "b")
+    stamps = json.loads((folder / assets.MARKER).read_text())["files"]["blob.bin"]
+    assert stamps["mtime_ns"] == (folder / "blob.bin").stat().st_mtime_ns

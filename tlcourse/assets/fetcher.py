@@ -122,12 +122,18 @@ def _stage(asset_id: str, spec: dict[str, Any], src: dict[str, Any], work: Path,
     return staged
 
 
-def _upgrade_marker(folder: Path, spec: dict[str, Any]) -> None:
-    """Add size/time stamps to a marker written before they existed (the files were just checked)."""
+def _current_stamps(folder: Path, spec: dict[str, Any]) -> dict[str, dict[str, int]]:
+    return {e["name"]: stamp(folder / e["name"]) for e in spec["files"]}
+
+
+def _refresh_stamps(folder: Path, spec: dict[str, Any]) -> None:
+    """Record the files' current sizes and times in the marker (they were just verified by hash),
+    so later checks are cheap again: a marker from before stamps existed, or a copy of the cache
+    that did not keep file times."""
     marker = read_marker(folder)
-    if marker is None or "files" in marker:
+    if marker is None or marker.get("files") == _current_stamps(folder, spec):
         return
-    marker["files"] = {e["name"]: stamp(folder / e["name"]) for e in spec["files"]}
+    marker["files"] = _current_stamps(folder, spec)
     tmp = folder / f"{MARKER}.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(marker, indent=1), encoding="utf-8")
     os.replace(tmp, folder / MARKER)
@@ -156,15 +162,15 @@ def fetch(
     seconds = _dl.deadline()
     _dl.timeout()  # a bad setting fails here, once, not as a failure of every source
     if sources is None and check_cached(asset_id, spec, cache) is None:
-        if "files" in (read_marker(folder) or {}):  # else: upgrade the old marker below, once
+        if (read_marker(folder) or {}).get("files") == _current_stamps(folder, spec):
             install(asset_id, spec, folder, pins(asset_id, cache))
-            return folder
+            return folder  # else: present, but its stamps are refreshed below (once)
     ensure_cache(cache)
     with lock(cache, asset_id):
         sweep_stale(cache, asset_id)
         problem = check_cached(asset_id, spec, cache)
         if problem is None:
-            _upgrade_marker(folder, spec)
+            _refresh_stamps(folder, spec)
         if sources is None and problem is None:  # another process finished while we waited
             install(asset_id, spec, folder, pins(asset_id, cache))
             return folder
