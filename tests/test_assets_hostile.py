@@ -736,3 +736,15 @@ def test_a_cache_copied_without_file_times_is_restamped(server, tmp_path):
     folder = fetch(m, tmp_path / "b")
     stamps = json.loads((folder / assets.MARKER).read_text())["files"]["blob.bin"]
     assert stamps["mtime_ns"] == (folder / "blob.bin").stat().st_mtime_ns
+
+
+def test_bundle_onto_a_full_disk_leaves_no_temp_file(server, tmp_path, monkeypatch):
+    m = blob_manifest(f"{server.url}/good/")
+    fetch(m, tmp_path / "cache")
+    out_dir = tmp_path / "usb"
+    with small_disk(out_dir, size="100k") as mounted:
+        if not mounted:  # mount not permitted: simulate the full disk while the tar is written
+            monkeypatch.setattr(tarfile.TarFile, "addfile", lambda *a, **k: enospc())
+        with pytest.raises(assets.SettingError, match="Cannot write the bundle"):
+            assets.bundle(out_dir / "b.tar", cache=tmp_path / "cache", manifest=m)
+        assert list(out_dir.iterdir()) == []
