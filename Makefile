@@ -20,7 +20,7 @@ CONSTRAINTS ?= constraints.txt
 WHEELS   ?=
 PIP_ARGS := $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) $(if $(WHEELS),--no-index --find-links $(WHEELS))
 
-.PHONY: setup sysdeps lab test unit notebooks build lint verify gpu-check site times lock wheelhouse clean
+.PHONY: setup sysdeps lab test unit notebooks build lint verify gpu-check site bench times lock wheelhouse clean
 
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
@@ -102,6 +102,12 @@ gpu-check: setup
 	$(BIN)/python -m tlcourse fetch --profile full
 	$(BIN)/python scripts/gpu_check.py --lessons $(or $(LESSON),all) --seeds $(or $(SEEDS),1)
 
+# The recipes against their limits on this machine: benchmarks/results.{json,md} and README's Performance table.
+# A measurement, not a test: run it alone on the machine.
+bench: setup
+	$(BIN)/python -m tlcourse fetch --profile cpu
+	$(BIN)/python benchmarks/bench.py
+
 # The course as a static HTML site (executed student notebooks, smoke profile by default) in build/site/.
 site: setup
 	$(BIN)/python -m tlcourse fetch --profile $${TLCOURSE_PROFILE:-smoke}
@@ -115,6 +121,7 @@ times: setup
 # After `make test` passed: write the venv's exact versions to constraints.txt and README's Tested stack.
 lock: setup
 	$(BIN)/python scripts/lock.py
+	@touch $(STAMP)  # the venv is what the new lock says: no reinstall on the next make
 
 # On a connected machine (any Python >= 3.11 with pip; no course venv needed): every wheel of the locked stack
 # in one folder (WHEELHOUSE, default wheelhouse/), for PLATFORM (a pip platform tag, e.g. manylinux_2_28_x86_64)

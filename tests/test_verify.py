@@ -76,7 +76,7 @@ def test_markdown_table_has_time_load_and_every_number():
 
 
 def test_verify_runs_notebooks_merges_good_runs_and_fails_on_a_broken_one(tmp_path, monkeypatch, capsys):
-    """End to end: two seeds of a tiny notebook in real kernels; a failing notebook is not merged."""
+    """End to end, in real kernels: a tiny notebook's run joins the ledger; a failing one is not merged."""
     monkeypatch.setattr(verify, "EXECUTED", tmp_path / "executed")
     folder = tmp_path / "solutions"
     folder.mkdir()
@@ -88,11 +88,15 @@ def test_verify_runs_notebooks_merges_good_runs_and_fails_on_a_broken_one(tmp_pa
     nbformat.write(good, folder / "91_tiny.ipynb")
     nbformat.write(bad, folder / "92_broken.ipynb")
     path = tmp_path / "results.json"
-    args = ["--folder", str(folder), "--ledger", str(path), "--profile", "cpu"]
-    assert verify.main([*args, "--lessons", "91", "--seeds", "2"]) == 0
-    assert verify.main([*args, "--lessons", "92"]) == 1
+    with ledger.locked(path) as data:  # seed 42 measured earlier with the same code: kept
+        ledger.merge_run(data, profile="cpu", notebook="91_tiny", lesson="start_here", seed=42,
+                         code=verify.code_digest(good, "start_here"), run={
+                             "seconds": 5.0, "machine": "m", "load_start": 0.1, "load_end": 0.1,
+                             "date": "2026-11-30 10:00 UTC", "values": {"seed_half": 21.0, "cwd_is_here": 1.0}})  # fmt: skip
+    args = ["--folder", str(folder), "--ledger", str(path), "--profile", "cpu", "--first-seed", "43"]
+    assert verify.main([*args, "--lessons", "all", "--seeds", "1"]) == 1  # 92 fails
     out = capsys.readouterr().out
-    assert "FAILED 92_broken seed 42 (not merged): cell 1 ('raise RuntimeError" in out
+    assert "FAILED 92_broken seed 43 (not merged): cell 1 ('raise RuntimeError" in out
     assert "RuntimeError: the check says no" in out
     entry = ledger.load(path)["profiles"]["cpu"]
     assert list(entry) == ["91_tiny"]
@@ -103,4 +107,4 @@ def test_verify_runs_notebooks_merges_good_runs_and_fails_on_a_broken_one(tmp_pa
     assert all(r["seconds"] > 0 and r["load_start"] is not None for r in runs.values())
     assert entry["91_tiny"]["summary"]["values"]["seed_half"]["n"] == 2
     assert "`91_tiny` | 42, 43 |" in (tmp_path / "results.md").read_text()
-    assert (tmp_path / "executed" / "92_broken.cpu.42.ipynb").is_file()
+    assert (tmp_path / "executed" / "92_broken.cpu.43.ipynb").is_file()
