@@ -27,6 +27,7 @@ from tlcourse.build import dump  # noqa: E402
 TIME = re.compile(r"(<!-- tl:time -->)(.*?)(<!-- /tl:time -->)", re.S)
 README_BEGIN, README_END = "<!-- tl:times -->", "<!-- /tl:times -->"
 SHOWN = ("cpu", "smoke")
+TABLE_FILES = ("README.md", "docs/instructor.md")
 UNMEASURED = "not yet measured"
 
 
@@ -117,16 +118,19 @@ def sync(root: Path = ROOT, path: Path | None = None, check: bool = False) -> li
                 if nb_path.read_text(encoding="utf-8") != text:  # someone saved it meanwhile
                     raise SystemExit(f"{nb_path} changed while syncing; run `make times` again")
                 nb_path.write_text(dump(nb), encoding="utf-8")
-    readme = root / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    start, end = text.find(README_BEGIN), text.find(README_END)
-    if start < 0 or end < start:
-        raise SystemExit(f"README.md has no {README_BEGIN} ... {README_END} block")
-    new = text[:start] + readme_block([p.stem for p in notebooks(root)], path) + text[end + len(README_END):]
-    if new != text:
-        stale.append("README.md")
-        if not check:
-            readme.write_text(new, encoding="utf-8")
+    for name in TABLE_FILES:  # README's map and the instructor guide show the same table
+        doc = root / name
+        if not doc.is_file() and name != "README.md":
+            continue
+        text = doc.read_text(encoding="utf-8")
+        start, end = text.find(README_BEGIN), text.find(README_END)
+        if start < 0 or end < start:
+            raise SystemExit(f"{name} has no {README_BEGIN} ... {README_END} block")
+        new = text[:start] + readme_block([p.stem for p in notebooks(root)], path) + text[end + len(README_END):]
+        if new != text:
+            stale.append(name)
+            if not check:
+                doc.write_text(new, encoding="utf-8")
     return stale
 
 
