@@ -34,6 +34,7 @@ from nbclient.exceptions import CellExecutionError
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tlcourse import ledger  # noqa: E402
+from tlcourse.device import thread_count  # noqa: E402
 from tlcourse.profiles import LESSONS_DIR, PROFILES  # noqa: E402
 
 FIRST_SEED = 42
@@ -190,7 +191,7 @@ def verify_one(path: Path, *, profile: str, seed: int, ledger_path: Path) -> dic
     lesson = recorded or declared or path.stem
     run = {
         "seconds": round(seconds, 1), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine(), "threads": os.environ.get("TLCOURSE_THREADS", "2"),
+        "machine": machine(), "threads": thread_count(),
         "load_start": load_start, "load_end": load_end, "values": values,
     }  # fmt: skip
     with ledger.locked(ledger_path) as data:

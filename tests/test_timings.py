@@ -59,3 +59,14 @@ def test_sync_fills_lessons_and_readme_then_check_is_clean(tmp_path):
                         "(measured by `make verify` on 2 cores, no GPU)<!-- /tl:time -->\n")  # fmt: skip
     assert "old" not in (tmp_path / "README.md").read_text()
     assert sync_times.missing_markers(tmp_path) == ["03_y.ipynb"]
+
+
+def test_every_lesson_has_a_time_line():
+    assert sync_times.missing_markers(ROOT) == [], (
+        "put `**Time:** <!-- tl:time -->measured by make verify<!-- /tl:time -->` in the first cell")
+
+
+def test_readme_and_lessons_show_the_ledgers_times():
+    """The committed README and lessons agree with docs/results.json (else: `make times`)."""
+    stale = sync_times.sync(ROOT, ledger.LEDGER, check=True)
+    assert not stale, f"times differ from docs/results.json in {stale}: run `make times`"
