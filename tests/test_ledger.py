@@ -8,6 +8,7 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
+import filelock  # noqa: F401  (imported before forking: the children only take the lock)
 import pytest
 
 from tlcourse import ledger
@@ -118,13 +119,17 @@ def _writer(path: str, notebook: str, n: int, barrier: Any) -> None:
 def test_parallel_writers_lose_nothing(tmp_path):
     """Two processes merging different notebooks at once: every run of both ends up in the file."""
     path = tmp_path / "results.json"
-    ctx = multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     barrier = ctx.Barrier(2)
     procs = [ctx.Process(target=_writer, args=(str(path), nb, 10, barrier)) for nb in ("02_a", "03_b")]
     for p in procs:
         p.start()
-    for p in procs:
-        p.join(60)
-        assert p.exitcode == 0
+    try:
+        for p in procs:
+            p.join(60)
+            assert p.exitcode == 0
+    finally:
+        for p in procs:
+            p.kill()
     notebooks = ledger.load(path)["profiles"]["cpu"]
     assert {nb: len(e["runs"]) for nb, e in notebooks.items()} == {"02_a": 10, "03_b": 10}
