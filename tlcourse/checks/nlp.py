@@ -1,7 +1,8 @@
 """Checks for the NLP lesson's exercises (``notebooks/04_bert_sentiment.ipynb``).
 
-Each ``*_problem`` function returns ``None`` when a learner's answer is right and otherwise a
-message that says what is wrong; pass it as the ``test`` of :func:`tlcourse.checks.exercise`.
+Each ``*_problem`` function returns ``None`` when a learner's answer is right (and prints why it
+is right) and otherwise a message that says what is wrong; pass it as the ``test`` of
+:func:`tlcourse.checks.exercise`. :func:`pooling_choice` returns such a test.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+
+from .vision import Test, chosen_on_validation
 
 # Eight reviews, two classes. Row-wise argmax gives predictions [0, 1, 1, 0, 1, 0, 1, 0]: accuracy,
 # macro-F1, positive-class F1 and balanced accuracy all differ, so each mistake shows.
@@ -74,6 +77,9 @@ def compute_metrics_problem(
                 if abs(value - f1_score(_LABELS, preds)) <= tol:
                     hint = " That is the positive class's F1; use average='macro'."
             return f"{name!r} is {value:.4f} on the test batch, expected {ref[name]:.4f}.{hint}"
+    print(f"right: on eight crafted examples accuracy {ref['accuracy']:.3f}, macro-F1 {ref['f1']:.3f} and "
+          f"balanced accuracy {ref['balanced_accuracy']:.3f} all match; they differ from each other "
+          "because the classes are unbalanced (3 negative, 5 positive).")  # fmt: skip
     return None
 
 
@@ -103,4 +109,77 @@ def probe_accuracy_problem(
             f"validation accuracy {float(answer):.4f}, expected {ref:.4f}. Fit on the training "
             "features, score on the validation ones (not the test split), with the same C."
         )
+    print(f"right: {ref:.4f} on validation, the split meant for design choices like this one.")
     return None
+
+
+def loose_label_problem(answer: Any, ratings: np.ndarray, pos: float, neg: float) -> str | None:
+    """Check the number of snippets labelled with thresholds ``pos`` / ``neg`` (mean ratings)."""
+    ratings = np.asarray(ratings, dtype=float)
+    expected = int(((ratings >= pos) | (ratings <= neg)).sum())
+    if isinstance(answer, bool) or not isinstance(answer, int | np.integer):
+        return f"expected an int (a number of snippets), got {type(answer).__name__}."
+    if answer == len(ratings):
+        return f"{answer:,} is every snippet: the lukewarm ones between {neg} and {pos} are dropped."
+    if answer == int((ratings >= pos).sum()):
+        return f"{answer:,} counts the positives only; the negatives (rating <= {neg}) get a label too."
+    if answer != expected:
+        return f"{answer:,} is not the number of snippets with rating >= {pos} or <= {neg}."
+    strict = int((np.abs(ratings) >= 1.0).sum())
+    print(f"right: {expected:,} of {len(ratings):,} snippets get a label at +/-{pos:g} (at +/-1: "
+          f"{strict:,}). Looser thresholds give more examples but noisier labels: near 0 the raters "
+          "themselves disagree about the sign.")  # fmt: skip
+    return None
+
+
+def head_logits_problem(answer: Any, model: Any, batch: Mapping[str, Any], tol: float = 1e-5) -> str | None:
+    """Check logits computed by hand from a ``BertForSequenceClassification``'s parts.
+
+    ``model`` must be in eval mode; ``batch`` is the tokenizer's output (tensors). Expected:
+    ``model(**batch).logits`` (batch, 2), which is classifier(dropout(pooler(hidden[:, 0]))).
+    """
+    import torch
+
+    if not isinstance(answer, torch.Tensor):
+        return f"expected a tensor of logits (batch, 2), got {type(answer).__name__}."
+    with torch.no_grad():
+        want = model(**batch).logits
+        hidden = model.base_model(**batch).last_hidden_state
+        no_pooler = model.classifier(hidden[:, 0])
+        mean = (hidden * batch["attention_mask"].unsqueeze(-1)).sum(1) / batch["attention_mask"].sum(1, keepdim=True)
+        from_mean = model.classifier(model.base_model.pooler(mean.unsqueeze(1)))
+    if tuple(answer.shape) != tuple(want.shape):
+        return f"shape {tuple(answer.shape)}, expected {tuple(want.shape)}: one row of 2 logits per sentence."
+    answer = answer.detach().to(want.dtype)
+    if torch.allclose(answer, no_pooler, atol=tol):
+        return ("that is the linear classifier applied to the raw [CLS] vector; BERT's head first passes "
+                "it through the pooler (dense + tanh): model.base_model.pooler.")  # fmt: skip
+    if torch.allclose(answer, from_mean, atol=tol):
+        return "that pools the mean of the tokens; the head reads the [CLS] token (position 0) only."
+    if not torch.allclose(answer, want, atol=tol):
+        return f"your logits differ from model(**batch).logits by up to {(answer - want).abs().max():.3g}."
+    print("right: the head reads only the [CLS] vector, through the pretrained pooler (dense + tanh), "
+          "dropout (a no-op in eval mode) and the new linear layer; the other tokens reach it only "
+          "through attention.")  # fmt: skip
+    return None
+
+
+def pooling_choice(
+    feats: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    labels: Mapping[str, np.ndarray],
+    C: float,
+) -> Test:
+    """Decision: mean pooling or [CLS]? Answer ``(pooling, test accuracy)``.
+
+    ``feats``: split ("train", "val", "test") -> (mean-pooled, [CLS]) features, each (n, hidden);
+    ``labels``: split -> (n,). The reference fits ``LogisticRegression(C=C, max_iter=3000)`` on each
+    pooling's training features; the answer must be the pooling with the best validation accuracy
+    ("mean" or "[CLS]") and that pooling's test accuracy.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    table = {}
+    for k, name in enumerate(("mean", "[CLS]")):
+        fit = LogisticRegression(C=C, max_iter=3000).fit(feats["train"][k], labels["train"])
+        table[name] = (fit.score(feats["val"][k], labels["val"]), fit.score(feats["test"][k], labels["test"]))
+    return chosen_on_validation(table, "pooling")
