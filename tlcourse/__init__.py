@@ -27,10 +27,7 @@ from . import assets, checks, ledger  # noqa: E402
 from .assets import AssetError, fetch  # noqa: E402
 from .device import env_report, seed_everything, tf_gpus, torch_device  # noqa: E402
 from .device import quiet_tensorflow_startup as _quiet_tensorflow_startup  # noqa: E402
-from .device import quiet_tensorflow_startup as _quiet_tensorflow_startup  # noqa: E402
 from .profiles import PROFILES, Config, active_profile, config  # noqa: E402
-
-_quiet_tensorflow_startup()  # drops TensorFlow's two absl start-up lines (tlcourse/device.py)
 
 _quiet_tensorflow_startup()  # drops TensorFlow's two absl start-up lines (tlcourse/device.py)
 
