@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--top-blocks", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: no limit)")
-    ap.add_argument("--lr", type=float, default=0.01)
+    ap.add_argument("--lr", type=float, default=0.003)
     ap.add_argument("--seed", type=int, default=42)
     args = ap.parse_args(argv)
 
