@@ -86,7 +86,7 @@ build: setup
 	$(BIN)/python -m tlcourse build
 
 lint: setup
-	$(BIN)/ruff check tlcourse tests scripts
+	$(BIN)/ruff check tlcourse tests scripts benchmarks conftest.py notebooks solutions
 
 # `make verify [LESSON=03 | LESSON="02 03"] [SEEDS=3]`: run solution notebooks top to bottom (fresh kernel
 # each, no output timeout) in $$TLCOURSE_PROFILE (default cpu), seeds 42, 43, ...; merge times and recorded

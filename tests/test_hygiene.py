@@ -51,7 +51,7 @@ def test_committed_notebook_is_clean(path):
     assert not problems(nb), f"{path.name}: {problems(nb)}; run `python -m tlcourse build`"
 
 
-LINTED = ["tlcourse", "tests", "scripts", "conftest.py", "notebooks", "solutions"]
+LINTED = ["tlcourse", "tests", "scripts", "benchmarks", "conftest.py", "notebooks", "solutions"]
 
 
 def ruff_exe() -> str:
