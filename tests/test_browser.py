@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -31,8 +32,10 @@ NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb
 CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 RUN_TIMEOUT_S = int(os.environ.get("TLCOURSE_BROWSER_TIMEOUT", "900"))  # per notebook: a ceiling, not a goal
+REACT_TIMEOUT_S = 180  # a click's callback (03 fine-tunes once, in the smoke profile) well inside this
 TOKEN = "tlcourse-browser-test"
-WIDGET_TEXT_FALLBACK = ("IntSlider(", "Button(", "VBox(", "HBox(", "Dropdown(", "Text(", "Textarea(")
+WIDGET_TEXT_FALLBACK = re.compile(  # how a widget prints when no widget manager renders it
+    r"(IntSlider|Button|VBox|HBox|Dropdown|Text|Textarea|FloatProgress|RadioButtons|HTML)\((value|children|description|layout)=")
 
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed: make setup")
 if not CHROMIUM.exists():
@@ -64,9 +67,16 @@ def lab():
     assert sorted(workspace.sync(work)["added"]) == NOTEBOOKS
     port = _free_port()
     env = dict(os.environ, TLCOURSE_PROFILE="smoke")
+    # The test's own JupyterLab user settings: every cell rendered (JupyterLab 4 only renders the
+    # cells near the viewport by default, and the checks below read the whole notebook's DOM).
+    settings = work / ".settings"
+    (settings / "@jupyterlab" / "notebook-extension").mkdir(parents=True)
+    (settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
+        json.dumps({"windowingMode": "none"}))
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
            "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}",
-           f"--notebook-dir={work}"]  # fmt: skip
+           f"--notebook-dir={work}", f"--LabApp.user_settings_dir={settings}",
+           f"--LabApp.workspaces_dir={work / '.workspaces'}"]  # fmt: skip
     if os.geteuid() == 0:
         cmd.append("--allow-root")
     log = open(OUT / "jupyterlab.log", "w")  # noqa: SIM115 - closed below
@@ -120,28 +130,48 @@ def _wait_saved(path: Path, timeout: float = 60) -> dict:
         time.sleep(1)
 
 
-def _widget_reacts(page, name: str) -> str:
-    """Click the first widget button (or nudge the first slider); return what changed."""
+INTERACTIVE = re.compile(r"widgets\.(Button|IntSlider|FloatSlider|Dropdown|Text|Textarea|RadioButtons)\b"
+                         r"|\.widget\(\)|\binteract\(")
+
+
+def _widget_reacts(page, name: str, console: list[str]) -> str | None:
+    """Nudge the first slider (or click the first widget button); return what changed.
+
+    None when the lesson has no interactive widget (progress bars only) and its code creates none.
+    """
     button = page.locator(".jp-OutputArea-output button.jupyter-button").first
     slider = page.locator(".jp-OutputArea-output .widget-slider").first
-    if button.count():
-        area = button.locator("xpath=ancestor::div[contains(@class,'jp-OutputArea')][1]")
-        before = area.inner_text()
-        button.scroll_into_view_if_needed()
-        button.click()
-        what = f"button {button.inner_text()!r}"
-    elif slider.count():
+    text = page.locator(".jp-OutputArea-output .widget-text input[type='text']").first
+    source = "\n".join("".join(c["source"]) for c in json.loads((ROOT / "notebooks" / name).read_text())["cells"]
+                       if c["cell_type"] == "code")  # fmt: skip
+    if not (button.count() or slider.count() or text.count()) and not INTERACTIVE.search(source):
+        return None
+    if slider.count():  # a slider first: moving it is cheap (a button may start a training run)
         area = slider.locator("xpath=ancestor::div[contains(@class,'jp-OutputArea')][1]")
         before = area.inner_text()
         slider.scroll_into_view_if_needed()
         slider.locator(".noUi-handle, .ui-slider-handle").first.focus()
         page.keyboard.press("ArrowRight")
         what = "slider"
+    elif text.count():  # a text box: type a new value and press Enter (the kernel recomputes)
+        area = text.locator("xpath=ancestor::div[contains(@class,'jp-OutputArea')][1]")
+        before = area.inner_text()
+        text.scroll_into_view_if_needed()
+        text.fill("A dull, lifeless film.")
+        text.press("Enter")
+        what = "text box"
+    elif button.count():
+        area = button.locator("xpath=ancestor::div[contains(@class,'jp-OutputArea')][1]")
+        before = area.inner_text()
+        button.scroll_into_view_if_needed()
+        button.click()
+        what = f"button {button.inner_text()!r}"
     else:
         pytest.fail(f"{name}: widgets rendered but none can be clicked or moved")
-    deadline = time.monotonic() + RUN_TIMEOUT_S
+    deadline = time.monotonic() + REACT_TIMEOUT_S
     while area.inner_text() == before:
-        assert time.monotonic() < deadline, f"{name}: {what} changed nothing"
+        assert time.monotonic() < deadline, \
+            f"{name}: {what} changed nothing in {REACT_TIMEOUT_S} s; browser console: {console[-5:]}"
         time.sleep(0.5)
     return what
 
@@ -151,7 +181,9 @@ def test_notebook_runs_in_jupyterlab(lab, browser, name):
     base, work = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors: list[str] = []
+    console: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text[:300]}"))
     try:
         # A JupyterLab workspace of its own per lesson, reset: no tabs restored from the previous one.
         page.goto(f"{base}/lab/workspaces/{name[:-6]}/tree/{name}?reset&token={TOKEN}")
@@ -188,16 +220,23 @@ def test_notebook_runs_in_jupyterlab(lab, browser, name):
         views = sum("application/vnd.jupyter.widget-view+json" in o.get("data", {})
                     for c in code for o in c["outputs"])  # fmt: skip
         if views:
+            # Progress bars with leave=False are closed when done: their outputs stay in the file but
+            # render nothing. So: at least one live widget, none shown as text, no display error.
             rendered = page.eval_on_selector_all(".jp-OutputArea-output .jupyter-widgets",
                                                  "els => els.length")
-            assert rendered >= views, f"{name}: {views} widget outputs, {rendered} rendered"
-            texts = page.eval_on_selector_all(".jp-OutputArea-output pre",
-                                              "els => els.map(e => e.textContent)")
-            fallback = [t[:60] for t in texts if t.startswith(WIDGET_TEXT_FALLBACK)]
+            source = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+            assert rendered >= 1 or not INTERACTIVE.search(source), \
+                f"{name}: {views} widget outputs, none rendered as a widget"
+            texts = page.eval_on_selector_all(".jp-OutputArea-output",
+                                              "els => els.map(e => e.textContent.trim())")
+            fallback = [t[:60] for t in texts if WIDGET_TEXT_FALLBACK.match(t)]
             assert not fallback, f"{name}: widgets shown as text: {fallback}"
-            what = _widget_reacts(page, name)
+            broken = [t[:80] for t in texts if "Error displaying widget" in t]
+            assert not broken, f"{name}: {broken}"
+            what = _widget_reacts(page, name, console)
             page.screenshot(path=str(OUT / f"{name[:-6]}-widget.png"))
-            print(f"{name}: {len(code)} cells, {figures} figures, {views} widgets ({what} reacted)")
+            print(f"{name}: {len(code)} cells, {figures} figures, {views} widgets "
+                  f"({what + ' reacted' if what else 'progress bars only'})")
         else:
             print(f"{name}: {len(code)} cells, {figures} figures, no widgets")
         assert not errors, f"{name}: JavaScript errors in the page: {errors[:3]}"
