@@ -169,6 +169,7 @@ def test_decision_report_choice():
     table = {"a": {"val": 0.80, "test": 0.70}, "b": {"val": 0.75, "test": 0.78}}
     assert drills.report_choice(("a", 0.70), table) is None
     assert "best *test*" in drills.report_choice(("b", 0.78), table)
-    assert "validation accuracy" in drills.report_choice(("a", 0.80), table)
+    assert "report the chosen option's test accuracy" in drills.report_choice(("a", 0.80), table)
+    assert "validation accuracy" in drills.report_choice(("b", 0.70), {**table, "b": {"val": 0.7, "test": 0.7}})
     assert "tuple" in drills.report_choice("a", table)
     assert "not one of" in drills.report_choice(("c", 0.1), table)

@@ -84,23 +84,10 @@ def keras_two_stage(model: Any, base: Any, n_top: int, lr_stage1: float) -> str 
 def report_choice(answer: Any, table: Mapping[str, Mapping[str, float]]) -> str | None:
     """Decision exercise: ``answer = (config, number)`` chosen on validation, reported on test.
 
-    ``table`` maps a configuration to ``{"val": ..., "test": ...}``.
+    ``table`` maps a configuration to ``{"val": ..., "test": ...}``; the check is lesson 02/03's
+    :func:`tlcourse.checks.vision.chosen_on_validation`.
     """
-    if not (isinstance(answer, tuple) and len(answer) == 2):
-        return "answer with a tuple (configuration name, the number you report)."
-    name, number = answer
-    if name not in table:
-        return f"{name!r} is not one of the configurations: {', '.join(table)}."
-    best_val = max(table, key=lambda k: table[k]["val"])
-    best_test = max(table, key=lambda k: table[k]["test"])
-    if name != best_val:
-        if name == best_test:
-            return (f"{name!r} has the best *test* accuracy; choosing by test makes the test split a "
-                    f"validation split. Choose by validation: {best_val!r}.")
-        return f"{name!r} does not have the best validation accuracy; {best_val!r} does."
-    if abs(float(number) - table[name]["test"]) > 1e-9:
-        if abs(float(number) - table[name]["val"]) < 1e-9:
-            return ("you reported the validation accuracy: it was used for choosing, so it is "
-                    "optimistic. Report the chosen configuration's test accuracy.")
-        return f"report the chosen configuration's test accuracy ({table[name]['test']})."
-    return None
+    from .vision import chosen_on_validation
+
+    pairs = {name: (row["val"], row["test"]) for name, row in table.items()}
+    return chosen_on_validation(pairs, "configuration")(answer)
