@@ -598,7 +598,10 @@ def test_bundle_of_an_unpinned_asset_carries_its_pin(server, tmp_path):
 def test_ctrl_c_during_a_fetch_is_one_line_and_leaves_nothing(server, tmp_path):
     path = write_manifest(tmp_path, blob_manifest(f"{server.url}/trickle/"))
     cache = tmp_path / "cache"
-    code = ("import sys\nimport tlcourse.assets.manifest as m\n"
+    # A foreground process gets Python's KeyboardInterrupt on SIGINT; a test runner started in the
+    # background (`cmd &`) passes SIGINT down as ignored, so restore the default handler first.
+    code = ("import signal, sys\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+            "import tlcourse.assets.manifest as m\n"
             f"m.MANIFEST_PATH = {str(path)!r}\nfrom tlcourse.__main__ import main\n"
             "sys.exit(main(['fetch', 'blob']))\n")  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
