@@ -90,3 +90,16 @@ def test_lesson_lint_is_real_but_fits_notebook_style(folder):
     assert "Found" not in lint_notebook(f"{folder}/99_probe.ipynb", *style), "notebook style flagged"
     bugs = lint_notebook(f"{folder}/99_probe.ipynb", "import os\nprint(f'no placeholder')")
     assert "F401" in bugs and "F541" in bugs, f"ruff does not lint {folder}/: {bugs}"
+
+
+def test_every_notebook_is_valid_nbformat():
+    """A cell id in a notebook of format 4.4 (ids came with 4.5) breaks JupyterLab's save and nbval."""
+    import nbformat
+
+    bad = []
+    for path in sorted([*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("solutions/*.ipynb")]):
+        try:
+            nbformat.validate(nbformat.reads(path.read_text(), as_version=nbformat.NO_CONVERT))
+        except nbformat.ValidationError as err:
+            bad.append(f"{path.relative_to(ROOT)}: {str(err).splitlines()[0]}")
+    assert not bad, bad
