@@ -82,6 +82,21 @@ def test_expected_check_and_seconds_read_what_merge_wrote(tmp_path, capsys):
     assert ledger.seconds("03_x", "smoke", path) is None
 
 
+def test_table_records_checks_and_shows_the_ledger(tmp_path, monkeypatch):
+    path, rec = tmp_path / "results.json", tmp_path / "record.jsonl"
+    with ledger.locked(path) as data:
+        for seed, acc in zip((42, 43, 44), (0.70, 0.72, 0.74), strict=True):
+            merge(data, seed, run(60, acc=acc))
+    monkeypatch.setenv("TLCOURSE_RECORD", str(rec))
+    cfg = SimpleNamespace(profile="cpu", lesson="x", seed=42)
+    frame = ledger.table(cfg, {"acc": 0.71, "new": 0.5}, path=path).data
+    assert frame.loc["acc", "ledger mean"] == pytest.approx(0.72) and frame.loc["acc", "seeds"] == 3
+    assert frame.loc["new", "seeds"] == 0 and frame.loc["new", "this run"] == 0.5
+    assert [json.loads(line)["key"] for line in rec.read_text().splitlines()] == ["acc", "new"]
+    with pytest.raises(AssertionError, match="ledger measured"):
+        ledger.table(cfg, {"acc": 0.90}, path=path)
+
+
 def test_record_appends_one_json_line_per_number(tmp_path, monkeypatch):
     target = tmp_path / "rec.jsonl"
     monkeypatch.setenv("TLCOURSE_RECORD", str(target))

@@ -134,6 +134,28 @@ def check(cfg: Any, key: str, value: float, *, min_tol: float = 0.0, applies: bo
     return True
 
 
+def table(cfg: Any, numbers: Mapping[str, float], *, min_tol: float = 0.0, applies: bool = True,
+          path: Path | None = None) -> Any:  # fmt: skip
+    """Record and :func:`check` each of ``numbers``; return them next to the ledger as a table.
+
+    The result is a pandas Styler: per key this run's value, the ledger's mean, standard
+    deviation, min and max, and its number of seeds (NaN and 0 where it has none yet).
+    """
+    import pandas as pd
+
+    rows = {}
+    for key, value in numbers.items():
+        record(cfg, key, value, quiet=True)
+        check(cfg, key, value, min_tol=min_tol, applies=applies, path=path)
+        e = expected(cfg, key, path)
+        nan = float("nan")
+        rows[key] = {"this run": float(value), "ledger mean": e.mean if e else nan,
+                     "std": e.std if e else nan, "min": e.min if e else nan,
+                     "max": e.max if e else nan, "seeds": e.n if e else 0}  # fmt: skip
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    return frame.style.format("{:.3f}", subset=["this run", "ledger mean", "std", "min", "max"])
+
+
 def seconds(notebook: str, profile: str, path: Path | None = None) -> dict[str, float] | None:
     """Measured wall time of one notebook (file stem) in one profile: mean/min/max/n, or None."""
     entry = load(path).get("profiles", {}).get(profile, {}).get(notebook)
