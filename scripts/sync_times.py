@@ -1,4 +1,4 @@
-"""`make times`: write the measured times into the lessons and the README, from the ledger.
+"""`make times`: write the measured times and numbers into the lessons and the README, from the ledger.
 
     python scripts/sync_times.py            # fill every time block; then `python -m tlcourse build`
     python scripts/sync_times.py --check    # exit 1 (and name them) if a block differs from the ledger
@@ -8,6 +8,20 @@ markers becomes the wall time `make verify` measured for that notebook (docs/res
 the smoke and cpu profiles, or "not yet measured". README.md's block between
 ``<!-- tl:times -->`` and ``<!-- /tl:times -->`` becomes a table of every lesson. Nobody types a
 time by hand: a test fails when a block and the ledger disagree.
+
+Numbers the prose quotes work the same way: ``<!-- tl:num SPEC -->...<!-- /tl:num -->`` becomes
+what the ledger measured for that notebook in the cpu profile, over its seeds. SPEC is
+``KEY`` or ``KEY-OTHER`` (the per-seed difference of two recorded numbers), optionally followed
+by ``:FORMAT`` (``acc`` and ``mean`` take a digit for the decimal places, ``acc2``; default 3):
+
+- ``acc`` (the default): ``0.793 +/- 0.008 (range 0.787-0.799)``, mean +/- sample std;
+- ``mean``: ``0.793``;
+- ``pts``: the value as accuracy points with its range, ``+2.0 points (from +1.2 to +2.7)``;
+- ``ptsmean``: ``+2.0 points``;
+- ``count``: a whole number, ``22,118`` (``22,048-22,158`` when the seeds differ);
+- ``choice``: a chosen setting, ``128`` (``128 on 2 of 3 seeds, 96 on 1`` when the seeds differ).
+
+``<!-- tl:seeds -->...<!-- /tl:seeds -->`` becomes ``3 seeds (42, 43, 44)``.
 """
 
 from __future__ import annotations
@@ -29,6 +43,11 @@ README_BEGIN, README_END = "<!-- tl:times -->", "<!-- /tl:times -->"
 SHOWN = ("cpu", "smoke")
 TABLE_FILES = ("README.md", "docs/instructor.md")
 UNMEASURED = "not yet measured"
+NUM = re.compile(r"(<!-- tl:num ([^>]*?) -->)(.*?)(<!-- /tl:num -->)", re.S)
+SEEDS = re.compile(r"(<!-- tl:seeds -->)(.*?)(<!-- /tl:seeds -->)", re.S)
+NUMBERS_PROFILE = "cpu"
+FORMATS = ("acc", "mean", "pts", "ptsmean", "count", "choice")
+FORMAT = re.compile(r"(acc|mean|pts|ptsmean|count|choice)(\d)?")
 
 
 def duration(seconds: float) -> str:
@@ -55,13 +74,18 @@ def profile_time(stem: str, profile: str, path: Path) -> str:
 
 
 def busy_load(stem: str, data: dict[str, Any]) -> float | None:
-    """The highest start load of the shown runs if it exceeds half the cores (not an idle machine)."""
+    """The highest start load of the shown runs if it exceeds the cores (not an idle machine).
+
+    ``make verify`` itself keeps the machine's cores busy (a 1-minute load near the thread count
+    lingers from one notebook into the next), so only a load above the core count means that
+    something else competed for the cores.
+    """
     worst = None
     for profile in SHOWN:
         for r in data.get("profiles", {}).get(profile, {}).get(stem, {}).get("runs", {}).values():
             cores = re.search(r"(\d+) cores", r.get("machine", ""))
             load = r.get("load_start")
-            if cores and load is not None and load > 0.5 * int(cores.group(1)):
+            if cores and load is not None and load > int(cores.group(1)):
                 worst = max(worst or 0.0, load)
     return worst
 
@@ -81,6 +105,75 @@ def lesson_time(stem: str, path: Path) -> str:
 def fill(text: str, value: str) -> str:
     """``text`` with every time block's content replaced by ``value``."""
     return TIME.sub(lambda m: m.group(1) + value + m.group(3), text)
+
+
+def _runs(stem: str, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return data.get("profiles", {}).get(NUMBERS_PROFILE, {}).get(stem, {}).get("runs", {})
+
+
+def _signed(x: float) -> str:
+    return f"{x:+.1f}"
+
+
+def _fixed(x: float, places: int) -> str:
+    return f"{x:.{places}f}"
+
+
+def number_text(stem: str, spec: str, data: dict[str, Any]) -> str:
+    """The text of one ``tl:num`` block: ``spec`` evaluated over the notebook's cpu runs."""
+    expr, _, fmt = spec.strip().partition(":")
+    m = FORMAT.fullmatch(fmt or "acc")
+    if not m:
+        raise SystemExit(f"{stem}: tl:num {spec!r}: unknown format {fmt!r} (one of {', '.join(FORMATS)}, "
+                         "optionally followed by a digit: the decimal places)")  # fmt: skip
+    fmt, places = m.group(1), int(m.group(2) or 3)
+    keys = expr.split("-")
+    if not 1 <= len(keys) <= 2 or not all(keys):
+        raise SystemExit(f"{stem}: tl:num {spec!r}: write KEY or KEY-OTHER")
+    runs = _runs(stem, data)
+    xs = [r["values"][keys[0]] - (r["values"][keys[1]] if len(keys) == 2 else 0.0)
+          for r in runs.values() if all(k in r["values"] for k in keys)]  # fmt: skip
+    if not xs:
+        return UNMEASURED
+    st = ledger.stats(xs)
+    if fmt == "choice":
+        counts: dict[str, int] = {}
+        for x in xs:
+            counts[f"{x:g}"] = counts.get(f"{x:g}", 0) + 1
+        ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+        if len(ranked) == 1 and len(xs) == len(runs):
+            return ranked[0][0]
+        others = ", ".join(f"{v} on {n}" for v, n in ranked[1:])
+        text = f"{ranked[0][0]} on {ranked[0][1]} of {len(runs)} seeds"
+        return text + (f", {others}" if others else "")
+    if fmt == "count":
+        low, high = round(st["min"]), round(st["max"])
+        return f"{low:,}" if low == high else f"{low:,}-{high:,}"
+    if fmt in ("pts", "ptsmean"):
+        text = f"{_signed(100 * st['mean'])} points"
+        if fmt == "pts" and st["n"] > 1:
+            text += f" (from {_signed(100 * st['min'])} to {_signed(100 * st['max'])})"
+        return text
+    mean = _fixed(st["mean"], places)
+    if fmt == "mean" or st["n"] == 1:
+        return mean
+    low, high = _fixed(st["min"], places), _fixed(st["max"], places)
+    span = f"{low} to {high}" if st["min"] < 0 else f"{low}-{high}"
+    return f"{mean} +/- {_fixed(st['std'], places)} (range {span})"
+
+
+def seeds_text(stem: str, data: dict[str, Any]) -> str:
+    """``3 seeds (42, 43, 44)`` for the notebook's cpu runs."""
+    seeds = sorted(_runs(stem, data), key=int)
+    if not seeds:
+        return f"no seeds ({UNMEASURED})"
+    return f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} ({', '.join(seeds)})"
+
+
+def fill_numbers(text: str, stem: str, data: dict[str, Any]) -> str:
+    """``text`` with every ``tl:num`` and ``tl:seeds`` block filled from the ledger."""
+    text = NUM.sub(lambda m: m.group(1) + number_text(stem, m.group(2), data) + m.group(4), text)
+    return SEEDS.sub(lambda m: m.group(1) + seeds_text(stem, data) + m.group(3), text)
 
 
 def readme_block(stems: list[str], path: Path) -> str:
@@ -105,11 +198,12 @@ def sync(root: Path = ROOT, path: Path | None = None, check: bool = False) -> li
         text = nb_path.read_text(encoding="utf-8")
         nb = json.loads(text)
         value = lesson_time(nb_path.stem, path)
+        data = ledger.load(path)
         for cell in nb["cells"]:
             if cell["cell_type"] != "markdown":
                 continue
             src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            new = fill(src, value)
+            new = fill_numbers(fill(src, value), nb_path.stem, data)
             if new != src:
                 cell["source"] = new.splitlines(keepends=True) if isinstance(cell["source"], list) else new
         if dump(nb) != text:
@@ -154,9 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in missing_markers():
         print(f"note: {name} has no `<!-- tl:time -->...<!-- /tl:time -->` block in its first cell")
     if args.check and stale:
-        print("times differ from docs/results.json in: " + ", ".join(stale) + "; run `make times`")
+        print("times or numbers differ from docs/results.json in: " + ", ".join(stale) + "; run `make times`")
         return 1
-    print(("updated: " + ", ".join(stale)) if stale else "all time blocks match docs/results.json")
+    print(("updated: " + ", ".join(stale)) if stale else "all time and number blocks match docs/results.json")
     return 0
 
 

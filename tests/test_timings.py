@@ -6,6 +6,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 from tlcourse import ledger
 from tlcourse.build import dump
 
@@ -37,6 +39,9 @@ def test_lesson_time_text_comes_from_the_ledger(tmp_path):
         ledger.merge_run(data, profile="cpu", notebook="02_x", lesson="x", code="c", seed=45, run={
             "seconds": 285.0, "machine": "x86_64, 2 cores, no GPU", "load_start": 3.5, "values": {}})  # fmt: skip
     assert sync_times.lesson_time("02_x", path).endswith("on 2 cores, no GPU, busy: load average up to 3.5)")
+    with ledger.locked(path) as data:  # verify's own load lingering from the notebook before is not busy
+        data["profiles"]["cpu"]["02_x"]["runs"]["45"]["load_start"] = 1.9
+    assert sync_times.lesson_time("02_x", path).endswith("on 2 cores, no GPU)")
 
 
 def test_sync_fills_lessons_and_readme_then_check_is_clean(tmp_path):
@@ -61,6 +66,29 @@ def test_sync_fills_lessons_and_readme_then_check_is_clean(tmp_path):
     assert sync_times.missing_markers(tmp_path) == ["03_y.ipynb"]
 
 
+def test_number_blocks_come_from_the_ledgers_runs():
+    data: dict = {}
+    for seed, (a, b, px) in zip((42, 43, 44), ((0.80, 0.78, 128), (0.82, 0.79, 128), (0.81, 0.77, 96)), strict=True):
+        ledger.merge_run(data, profile="cpu", notebook="02_x", lesson="x", code="c", seed=seed,
+                         run={"seconds": 1.0, "values": {"a": a, "b": b, "px": px}})  # fmt: skip
+    text = sync_times.number_text
+    assert text("02_x", "a", data) == "0.810 +/- 0.010 (range 0.800-0.820)"
+    assert text("02_x", "a:mean", data) == "0.810"
+    assert text("02_x", "a-b:pts", data) == "+3.0 points (from +2.0 to +4.0)"
+    assert text("02_x", "b-a:ptsmean", data) == "-3.0 points"
+    assert text("02_x", "px:choice", data) == "128 on 2 of 3 seeds, 96 on 1"
+    assert text("02_x", "b-a:acc2", data) == "-0.03 +/- 0.01 (range -0.04 to -0.02)"
+    assert text("02_x", "a:mean1", data) == "0.8"
+    assert text("02_x", "px:count", data) == "96-128"
+    assert text("02_x", "nothing", data) == "not yet measured"
+    assert text("03_y", "a", data) == "not yet measured"
+    src = "was <!-- tl:num a:mean -->old<!-- /tl:num --> over <!-- tl:seeds -->?<!-- /tl:seeds -->"
+    assert sync_times.fill_numbers(src, "02_x", data) == (
+        "was <!-- tl:num a:mean -->0.810<!-- /tl:num --> over <!-- tl:seeds -->3 seeds (42, 43, 44)<!-- /tl:seeds -->")
+    with pytest.raises(SystemExit, match="unknown format"):
+        text("02_x", "a:percent", data)
+
+
 def test_every_lesson_has_a_time_line():
     assert sync_times.missing_markers(ROOT) == [], (
         "put `**Time:** <!-- tl:time -->measured by make verify<!-- /tl:time -->` in the first cell")
@@ -69,4 +97,4 @@ def test_every_lesson_has_a_time_line():
 def test_readme_and_lessons_show_the_ledgers_times():
     """The committed README and lessons agree with docs/results.json (else: `make times`)."""
     stale = sync_times.sync(ROOT, ledger.LEDGER, check=True)
-    assert not stale, f"times differ from docs/results.json in {stale}: run `make times`"
+    assert not stale, f"times or numbers differ from docs/results.json in {stale}: run `make times`"

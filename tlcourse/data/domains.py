@@ -39,9 +39,8 @@ import numpy as np
 from PIL import Image
 
 from ..assets import fetch
-from .images import FASHION_MNIST_CLASSES, load_fashion_mnist
+from .images import FASHION_MNIST_CLASSES, SPLITS, check_per_class, load_fashion_mnist
 
-SPLITS = ("train", "val", "test")
 ITEMS = ("fashion_mnist", "digits")
 PHOTO_FILES = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "hubble_deep_field.jpg")
 DIGIT_CLASSES = [str(d) for d in range(10)]
@@ -78,14 +77,8 @@ def _check_per_class(per_class: Mapping[str, int]) -> dict[str, dict[str, int]]:
     else:
         tables = {"source": dict(per_class), "target": dict(per_class)}
     for domain, table in tables.items():
-        if set(table) != set(SPLITS):
-            raise ValueError(
-                f"per_class ({domain}) needs exactly the keys {SPLITS}, got {sorted(table)}; e.g. "
-                "{'train': 200, 'val': 20, 'test': 100}, or {'source': {...}, 'target': {...}}."
-            )
-        bad = {k: v for k, v in table.items() if not (isinstance(v, int) and v >= 1)}
-        if bad:
-            raise ValueError(f"per_class ({domain}) values must be integers >= 1, got {bad}.")
+        check_per_class(table, f"per_class ({domain})",
+                        "{'train': 200, 'val': 20, 'test': 100}, or {'source': {...}, 'target': {...}}")  # fmt: skip
     return tables
 
 

@@ -30,7 +30,7 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -129,15 +129,17 @@ def load_fashion_mnist(
 # --------------------------------------------------------------------------- materialisation
 
 
-def _check_per_class(per_class: dict[str, int]) -> None:
+def check_per_class(per_class: Mapping[str, int], what: str = "per_class",
+                    example: str = "{'train': 100, 'val': 20, 'test': 50}") -> None:  # fmt: skip
+    """Raise a ValueError unless ``per_class`` has exactly the keys train/val/test, each an int >= 1.
+
+    ``what`` names the argument in the message and ``example`` shows a valid value.
+    """
     if set(per_class) != set(SPLITS):
-        raise ValueError(
-            f"per_class needs exactly the keys {SPLITS}, got {sorted(per_class)}; "
-            "e.g. {'train': 100, 'val': 20, 'test': 50}."
-        )
+        raise ValueError(f"{what} needs exactly the keys {SPLITS}, got {sorted(per_class)}; e.g. {example}.")
     bad = {k: v for k, v in per_class.items() if not (isinstance(v, int) and v >= 1)}
     if bad:
-        raise ValueError(f"per_class values must be integers >= 1, got {bad}.")
+        raise ValueError(f"{what} values must be integers >= 1, got {bad}.")
 
 
 def _pick_classes(known: list[str], classes: Sequence[str] | None, dataset: str) -> list[str]:
@@ -257,7 +259,7 @@ def image_folder(
     """
     if dataset not in _DATASETS:
         raise ValueError(f"Unknown dataset {dataset!r}; use one of {', '.join(_DATASETS)}.")
-    _check_per_class(per_class)
+    check_per_class(per_class)
     if not (isinstance(image_size, int) and 8 <= image_size <= 1024):
         raise ValueError(f"image_size must be an integer pixel size in 8..1024, got {image_size!r}.")
     known, make_jobs = _DATASETS[dataset]
