@@ -488,19 +488,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true", help="print only; write no file")
     args = ap.parse_args(argv)
     tl.seed_everything(0, threads=THREADS)
+    sections = list(SECTIONS) if args.only is None else args.only  # [] = only re-read the ledger times
     res: dict[str, Any] = json.loads(OUT_JSON.read_text()) if OUT_JSON.is_file() and args.only is not None else {}
-    if args.only == [] and not res:
+    if not sections and not res:
         ap.error(f"--only without sections refreshes {OUT_JSON.name}, which does not exist yet: run all first")
-    if args.only != []:
+    if sections:
         res.update({"date": date.today().isoformat(), "load_start": load(), "quick": args.quick,
                     "machine": f"{platform.machine()}, {os.cpu_count()} cores, no GPU", "threads": THREADS})  # fmt: skip
-    for name in SECTIONS if args.only is None else args.only:
+    for name in sections:
         print(f"bench {name} ...", flush=True)
         start = time.perf_counter()
         res[name] = SECTIONS[name](args.quick)
         print(f"  {time.perf_counter() - start:.0f} s: {json.dumps(res[name])[:300]}", flush=True)
     res["ledger_times"] = ledger_times()
-    if args.only != []:
+    if sections:
         res["load_end"] = load()
     md = markdown(res)
     print(md)

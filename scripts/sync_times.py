@@ -55,9 +55,14 @@ def duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
+def runs_of(stem: str, profile: str, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The ledger's runs of one notebook in one profile (``{seed: run}``, empty when none)."""
+    return data.get("profiles", {}).get(profile, {}).get(stem, {}).get("runs", {})
+
+
 def machine(stem: str, profile: str, data: dict[str, Any]) -> str | None:
     """The cores/GPU part of the machine the runs were measured on (``2 cores, no GPU``)."""
-    runs = data.get("profiles", {}).get(profile, {}).get(stem, {}).get("runs", {})
+    runs = runs_of(stem, profile, data)
     kinds = sorted({r["machine"].split(", ", 1)[-1] for r in runs.values() if r.get("machine")})
     return " / ".join(kinds) or None
 
@@ -82,7 +87,7 @@ def busy_load(stem: str, data: dict[str, Any]) -> float | None:
     """
     worst = None
     for profile in SHOWN:
-        for r in data.get("profiles", {}).get(profile, {}).get(stem, {}).get("runs", {}).values():
+        for r in runs_of(stem, profile, data).values():
             cores = re.search(r"(\d+) cores", r.get("machine", ""))
             load = r.get("load_start")
             if cores and load is not None and load > int(cores.group(1)):
@@ -107,10 +112,6 @@ def fill(text: str, value: str) -> str:
     return TIME.sub(lambda m: m.group(1) + value + m.group(3), text)
 
 
-def _runs(stem: str, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return data.get("profiles", {}).get(NUMBERS_PROFILE, {}).get(stem, {}).get("runs", {})
-
-
 def _signed(x: float) -> str:
     return f"{x:+.1f}"
 
@@ -130,7 +131,7 @@ def number_text(stem: str, spec: str, data: dict[str, Any]) -> str:
     keys = expr.split("-")
     if not 1 <= len(keys) <= 2 or not all(keys):
         raise SystemExit(f"{stem}: tl:num {spec!r}: write KEY or KEY-OTHER")
-    runs = _runs(stem, data)
+    runs = runs_of(stem, NUMBERS_PROFILE, data)
     xs = [r["values"][keys[0]] - (r["values"][keys[1]] if len(keys) == 2 else 0.0)
           for r in runs.values() if all(k in r["values"] for k in keys)]  # fmt: skip
     if not xs:
@@ -164,7 +165,7 @@ def number_text(stem: str, spec: str, data: dict[str, Any]) -> str:
 
 def seeds_text(stem: str, data: dict[str, Any]) -> str:
     """``3 seeds (42, 43, 44)`` for the notebook's cpu runs."""
-    seeds = sorted(_runs(stem, data), key=int)
+    seeds = sorted(runs_of(stem, NUMBERS_PROFILE, data), key=int)
     if not seeds:
         return f"no seeds ({UNMEASURED})"
     return f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} ({', '.join(seeds)})"
@@ -194,11 +195,11 @@ def sync(root: Path = ROOT, path: Path | None = None, check: bool = False) -> li
     """Fill (or with ``check`` only compare) every block; return the files that were stale."""
     path = path or ledger.LEDGER
     stale = []
+    data = ledger.load(path)
     for nb_path in notebooks(root):
         text = nb_path.read_text(encoding="utf-8")
         nb = json.loads(text)
         value = lesson_time(nb_path.stem, path)
-        data = ledger.load(path)
         for cell in nb["cells"]:
             if cell["cell_type"] != "markdown":
                 continue
