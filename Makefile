@@ -70,7 +70,6 @@ reset: setup
 	$(BIN)/python -m tlcourse.workspace --workspace "$(WORKSPACE)" reset "$(LESSON)"
 
 test: setup
-	$(BIN)/python -m tlcourse.detection pretrain --profile smoke
 	$(BIN)/python -m tlcourse fetch --profile smoke
 	TLCOURSE_PROFILE=smoke $(BIN)/python -m pytest tests solutions $(NBVAL)
 
@@ -92,14 +91,12 @@ lint: setup
 # each, no output timeout) in $$TLCOURSE_PROFILE (default cpu), seeds 42, 43, ...; merge times and recorded
 # numbers into docs/results.json and docs/results.md. Fails when a notebook fails. Run it alone on the machine.
 verify: setup
-	$(BIN)/python -m tlcourse.detection pretrain --profile $${TLCOURSE_PROFILE:-cpu}
 	$(BIN)/python -m tlcourse fetch --profile $${TLCOURSE_PROFILE:-cpu}
 	$(BIN)/python scripts/verify.py --profile $${TLCOURSE_PROFILE:-cpu} --lessons $(or $(LESSON),all) --seeds $(or $(SEEDS),1)
 
 # On a GPU machine: every solution notebook on a GPU kernel in the full profile, into the same ledger as verify
 # (refuses to run without a CUDA GPU). `make gpu-check [LESSON=03] [SEEDS=1]`.
 gpu-check: setup
-	$(BIN)/python -m tlcourse.detection pretrain --profile full
 	$(BIN)/python -m tlcourse fetch --profile full
 	$(BIN)/python scripts/gpu_check.py --lessons $(or $(LESSON),all) --seeds $(or $(SEEDS),1)
 

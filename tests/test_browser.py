@@ -119,14 +119,33 @@ def _shutdown_kernels(base: str) -> None:
             f"{base}/api/sessions/{session['id']}?token={TOKEN}", method="DELETE"), timeout=30)
 
 
+def _read_notebook(path: Path) -> dict | None:
+    """The notebook file as JSON, or None while it is being written (empty, partial or missing)."""
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return nb if isinstance(nb, dict) and isinstance(nb.get("cells"), list) else None
+
+
 def _wait_saved(path: Path, timeout: float = 60) -> dict:
-    """The saved notebook once every code cell has an execution count."""
+    """The saved notebook once every code cell has an execution count.
+
+    JupyterLab may be writing the file when we look: a file that is not (yet) a whole notebook is
+    read again, and the notebook is returned only when two reads a second apart agree.
+    """
     deadline = time.monotonic() + timeout
+    last = None
     while True:
-        nb = json.loads(path.read_text())
-        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-        if all(c.get("execution_count") for c in code) or time.monotonic() > deadline:
+        nb = _read_notebook(path)
+        done = nb is not None and all(c.get("execution_count") for c in nb["cells"] if c["cell_type"] == "code")
+        if done and nb == last:
             return nb
+        if time.monotonic() > deadline:
+            if nb is None:
+                raise AssertionError(f"{path} is not a readable notebook {timeout:.0f} s after saving")
+            return nb
+        last = nb
         time.sleep(1)
 
 

@@ -162,55 +162,100 @@ SCRIPT = GUARD + textwrap.dedent(
     """
     import tlcourse as tl
     from tlcourse import detection
-    path = detection.pretrain("smoke")           # trains the source checkpoint from scratch
-    sha = tl.assets.sha256_file(path)
+    reference = detection.source_checkpoint()        # the shipped checkpoint, verified by sha256
+    assert detection.main(["pretrain", "--profile", "smoke"]) == 0   # the recipe, run here
+    own = detection.source_checkpoint("smoke")
     from ultralytics import YOLO
-    model = YOLO(detection.to_ultralytics(path, path.parent.parent / "work" / "source.pt"))
+    model = YOLO(detection.to_ultralytics(own, own.parent / "work" / "source.pt"))
     from tlcourse.data.detection import detection_dataset
     data = detection_dataset("target", 32, 4, 2, 2, seed=1)
     model.train(data=str(data), imgsz=32, epochs=1, batch=4, workers=0, device="cpu", plots=True,
-                project=str(path.parent.parent / "work"), name="t", exist_ok=True, verbose=False)
+                project=str(own.parent / "work"), name="t", exist_ok=True, verbose=False)
     images = sorted((data.parent / "images" / "test").glob("*.png"))
     model.predict([str(p) for p in images], imgsz=32, conf=0.001, verbose=False)
     from ultralytics import settings
-    print(json.dumps({"attempts": attempts, "sha": sha, "sync": settings["sync"]}))
+    print(json.dumps({"attempts": attempts, "reference": tl.assets.sha256_file(reference),
+                      "own": tl.assets.sha256_file(own), "sync": settings["sync"]}))
     """
 )
 
 
-def test_offline_pretrain_train_predict_attempt_no_connection(tmp_path):
-    """The smoke source checkpoint is made from scratch (and matches the manifest's sha256), then a
-    tiny fine-tune and predict run, with every non-loopback connection and DNS lookup refused."""
+def test_offline_one_thread_makes_and_uses_the_course_assets_without_a_connection(tmp_path):
+    """On another float path (``TLCOURSE_THREADS=1``, a stand-in for another CPU) and an empty cache:
+    the shipped source checkpoint verifies, the source recipe runs and its checkpoint passes the
+    behavioural check, then a tiny fine-tune from it and a prediction run, with every non-loopback
+    connection and DNS lookup refused."""
     cache = tmp_path / "cache"
     cache.mkdir()
     for asset in ("fashion_mnist", "skimage_backgrounds"):  # reuse the fetched inputs
         os.symlink(assets.fetch(asset, progress=False), cache / asset)
     env = {k: v for k, v in os.environ.items() if not k.startswith("YOLO_")}
-    env.update(TLCOURSE_CACHE=str(cache), HOME=str(tmp_path))
+    env.update(TLCOURSE_CACHE=str(cache), HOME=str(tmp_path), TLCOURSE_THREADS="1")
     proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, cwd=tmp_path, capture_output=True,
                           text=True, timeout=600)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["attempts"] == [], f"ultralytics tried the network: {result['attempts']}"
     assert result["sync"] is False
-    expected = assets.load_manifest()["assets"]["yolo_source_smoke"]["files"][0]["sha256"]
-    assert result["sha"] == expected, "the smoke source checkpoint is not reproducible bit for bit"
+    expected = assets.load_manifest()["assets"]["yolo_source"]["files"][0]["sha256"]
+    assert result["reference"] == expected
+    assert "source test mAP50" in proc.stdout and "required" in proc.stdout
+    assert (cache / "yolo_source_own" / "smoke" / "weights.safetensors").is_file()
+    assert not list((cache / "yolo_source_own" / "smoke").glob(".tmp-*")), "pretrain left temporary files"
     assert (cache / "ultralytics" / "Ultralytics" / "Arial.ttf").is_file()
 
 
 def test_coco_start_offline_names_the_offline_choice(tmp_path):
     """START = "coco" needs the official weights; without them the error names the course's checkpoint."""
-    with pytest.raises(assets.AssetError, match="offline choice \\(asset 'yolo_source_cpu'\\)"):
+    with pytest.raises(assets.AssetError, match="offline choice \\(asset 'yolo_source'\\)"):
         assets.fetch("yolov5nu_coco", cache=tmp_path, progress=False, sources=[])
 
 
-def test_pretrain_command_reports_the_cached_checkpoint(capsys):
+def test_pretrain_keeps_only_a_checkpoint_that_detects(tmp_path, monkeypatch, capsys):
+    """The behavioural check: below the profile's band the checkpoint is refused and not kept."""
     from tlcourse import detection
 
-    assert detection.main(["pretrain", "--profile", "smoke"]) == 0
-    out = capsys.readouterr().out
-    sha = assets.load_manifest()["assets"]["yolo_source_smoke"]["files"][0]["sha256"]
-    assert out.startswith("yolo_source_smoke: ") and sha in out
+    monkeypatch.setenv("TLCOURSE_CACHE", str(tmp_path))
+
+    def fake_train(profile, work):
+        (work / detection.WEIGHTS_NAME).write_bytes(b"weights")
+        return work / detection.WEIGHTS_NAME
+
+    monkeypatch.setattr(detection, "_train_source", fake_train)
+    monkeypatch.setattr(detection, "evaluate_source", lambda w, p: {"map50": 0.01, "map50_95": 0.0})
+    assert detection.main(["pretrain", "--profile", "cpu"]) == 1
+    err = capsys.readouterr().err
+    assert "mAP50 0.010" in err and "below the 0.15" in err and "not kept" in err
+    assert not detection.own_checkpoint_path("cpu").exists()
+    assert not list(detection.own_checkpoint_path("cpu").parent.iterdir()), "temporary files left behind"
+    with pytest.raises(assets.AssetError, match="pretrain --profile cpu"):
+        detection.source_checkpoint("cpu")
+
+    monkeypatch.setattr(detection, "evaluate_source", lambda w, p: {"map50": 0.2, "map50_95": 0.1})
+    assert detection.main(["pretrain", "--profile", "cpu"]) == 0
+    assert detection.source_checkpoint("cpu").read_bytes() == b"weights"
+    assert "source test mAP50 0.200 (at least 0.15 required)" in capsys.readouterr().out
+
+
+def test_reference_checkpoint_passes_the_band_and_random_weights_do_not(tmp_path):
+    """The band separates a checkpoint that learned the source task from one that did not."""
+    import torch
+
+    from tlcourse import detection
+    from tlcourse.data.detection import CLASSES
+
+    detection.offline()
+    from ultralytics.nn.tasks import DetectionModel
+
+    from tlcourse.profiles import config
+
+    band = config("yolo_detection", "cpu").source_min_map50
+    reference = detection.evaluate_source(detection.source_checkpoint(), "cpu")
+    assert reference["map50"] >= band + 0.05, reference
+    torch.manual_seed(0)
+    random_net = DetectionModel(detection.ARCH, nc=len(CLASSES["source"]), verbose=False)
+    detection.save_canonical(random_net.state_dict(), tmp_path / "random.safetensors")
+    assert detection.evaluate_source(tmp_path / "random.safetensors", "cpu")["map50"] < band / 3
 
 
 # --------------------------------------------------------------------------- exercise checks
