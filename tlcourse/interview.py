@@ -474,7 +474,7 @@ def render_answer(q: Question) -> str:
 def render_lesson_block(stem: str, bank: list[Question]) -> str:
     """The markdown between a lesson's interview markers: its questions, numbered, from the bank."""
     mine = [q for q in bank if stem in q.asked_in]
-    items = [f"{n}. {render_answer(q)}".replace("\n", "\n   ") for n, q in enumerate(mine, 1)]
+    items = [re.sub(r"\n(?=[^\n])", "\n   ", f"{n}. {render_answer(q)}") for n, q in enumerate(mine, 1)]
     tail = ("All of the course's questions, a quiz, flashcards and drills: "
             "[08 · interview preparation](08_interview_prep.ipynb). The questions and answers come from "
             "`tlcourse/interview_bank.json` (`python -m tlcourse build` renders them here).")
@@ -504,12 +504,13 @@ def sync_lessons(solutions: Path = SOLUTIONS, bank: list[Question] | None = None
             found = True
 
             def fill(m: re.Match[str], stem: str = nb_path.stem) -> str:
-                _require(m.group(1) == stem, nb_path.name, f"its interview block names {m.group(1)!r}")
+                _require(m.group(1) == stem, f"{stem}.ipynb", f"its interview block names {m.group(1)!r}")
                 return f"{BLOCK_START.format(stem)}\n{render_lesson_block(stem, bank)}\n{BLOCK_END}"
 
             new = _BLOCK.sub(fill, src)
             if new != src:
-                cell["source"], changed = new, True
+                cell["source"] = new.splitlines(keepends=True) if isinstance(cell["source"], list) else new
+                changed = True
         _require(found or not any(nb_path.stem in q.asked_in for q in bank), nb_path.name,
                  f"the bank asks questions in it (asked_in) but it has no '{BLOCK_START.format(nb_path.stem)}' "
                  f"... '{BLOCK_END}' block: add one in its 'Interview questions' cell")  # fmt: skip
