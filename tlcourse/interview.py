@@ -271,20 +271,26 @@ def my_numbers_file() -> Path:
     return Path(env).expanduser() if env else learner_dir() / "my_numbers.jsonl"
 
 
+def learner_run(cwd: Path | None = None) -> bool:
+    """True when a learner runs a lesson: ``$TLCOURSE_MY_NUMBERS`` is set, or the working folder
+    is the workspace (``make lab``'s notebooks). ``make verify`` and the tests run from
+    ``solutions/`` or ``notebooks/``, so they write nothing into the learner's files."""
+    from .workspace import default_workspace
+
+    if os.environ.get(MY_NUMBERS_ENV):
+        return True
+    return (cwd or Path.cwd()).resolve() == default_workspace().resolve()
+
+
 def remember(lesson: str, profile: str, seed: int, key: str, value: float,
              cwd: Path | None = None) -> Path | None:  # fmt: skip
     """Append one of the learner's headline numbers to :func:`my_numbers_file`; return its path.
 
-    Called by ``tl.ledger.record``. It writes only for a learner: when ``$TLCOURSE_MY_NUMBERS``
-    is set, or when the lesson runs from the workspace folder (``make lab``'s notebooks); a run
-    of ``make verify`` or the tests (from ``solutions/`` or ``notebooks/``) writes nothing and
-    returns None. A number that cannot be written (a read-only folder) is skipped with a note:
-    the lesson keeps running.
+    Called by ``tl.ledger.record``. It writes only for a learner (:func:`learner_run`); a run of
+    ``make verify`` or the tests writes nothing and returns None. A number that cannot be written
+    (a read-only folder) is skipped with a note: the lesson keeps running.
     """
-    from .workspace import default_workspace
-
-    here = (cwd or Path.cwd()).resolve()
-    if not os.environ.get(MY_NUMBERS_ENV) and here != default_workspace().resolve():
+    if not learner_run(cwd):
         return None
     path = my_numbers_file()
     line = {"lesson": lesson, "profile": profile, "seed": int(seed), "key": key, "value": float(value),
@@ -338,14 +344,25 @@ class Progress:
     drill_seconds: dict[str, float] = field(default_factory=dict)
 
     @classmethod
+    def for_learner(cls, seed: int, cwd: Path | None = None) -> Progress:
+        """The learner's saved record when a learner runs 08 (:func:`learner_run`), else an
+        in-memory one with ``seed`` (the tests and ``make verify`` leave the workspace alone)."""
+        return cls.load() if learner_run(cwd) else cls(None, seed)
+
+    @classmethod
     def load(cls, path: Path | None = None) -> Progress:
         """Read the record (a new one, with a fresh seed, when there is none or it is unreadable)."""
         path = path or learner_dir() / "interview.json"
+        if not path.is_file():
+            return cls(path, random.SystemRandom().randrange(2**31))
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             return cls(path, int(data["seed"]), {str(k): int(v) for k, v in data.get("mistakes", {}).items()},
                        {str(k): float(v) for k, v in data.get("drill_seconds", {}).items()})  # fmt: skip
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+            aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
+            path.replace(aside)
+            print(f"{path} could not be read ({err}); it was moved to {aside.name} and a new record started.")
             return cls(path, random.SystemRandom().randrange(2**31))
 
     def note(self, item_id: str, right: bool) -> None:
