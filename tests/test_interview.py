@@ -194,7 +194,7 @@ FAKE_LEDGER = {"profiles": {"cpu": {"04_bert_sentiment": {"summary": {"values": 
 def test_evidence_card_shows_course_and_learner():
     q = next(q for q in iv.load_bank() if q.id == "forgetting")
     card = iv.evidence_card(q, ledger=FAKE_LEDGER, mine={("bert_sentiment", "finetune_test_acc"): [0.79, 0.81]})
-    assert "the course measured 0.824 +/- 0.023 (3 seeds, cpu profile); you measured 0.8 (mean of 2 runs)" in card
+    assert "the course measured 0.824 +/- 0.023 (3 seeds, cpu profile); you measured 0.800 (mean of 2 runs)" in card
     assert "movies_after_tweets" in card and "the course has not measured it" in card
     assert "you have not run it yet (run 04_bert_sentiment from your workspace)" in card
 
@@ -220,7 +220,7 @@ def test_remember_writes_only_for_a_learner(tmp_path, monkeypatch):
 def test_sheet_and_export(tmp_path):
     bank = iv.load_bank()
     sheet = iv.my_numbers_sheet(bank, ledger=FAKE_LEDGER, mine={("bert_sentiment", "finetune_test_acc"): [0.81]})
-    assert "| 04 | fine-tuned on movies, movie test accuracy | 0.824 +/- 0.023 (n=3) | 0.81 (n=1) |" in sheet
+    assert "| 04 | fine-tuned on movies, movie test accuracy | 0.824 +/- 0.023 (n=3) | 0.810 (n=1) |" in sheet
     keys = {(e.lesson, e.key) for q in bank for e in q.evidence}
     assert sheet.count("\n| ") == len(keys) + 1  # one row per distinct key, plus the header
     md, page = iv.export_sheet(sheet, tmp_path)
@@ -314,6 +314,7 @@ def test_mistakes_come_back_first_next_time(tmp_path):
     path = tmp_path / "interview.json"
     items = iv.load_quiz()
     progress = iv.Progress.load(path)
+    assert iv.Progress.load(path).seed == progress.seed, "the seed must be kept from the first session"
     quiz = iv.Quiz(items, progress)
     last = items[-1]
     quiz.answer(last.id, last.ids[(last.correct + 1) % len(last.ids)])

@@ -351,10 +351,13 @@ class Progress:
 
     @classmethod
     def load(cls, path: Path | None = None) -> Progress:
-        """Read the record (a new one, with a fresh seed, when there is none or it is unreadable)."""
+        """Read the record; a new one, with a fresh seed, when there is none (saved at once) or it
+        is unreadable (the unreadable file is moved aside, never deleted)."""
         path = path or learner_dir() / "interview.json"
         if not path.is_file():
-            return cls(path, random.SystemRandom().randrange(2**31))
+            new = cls(path, random.SystemRandom().randrange(2**31))
+            new.save()  # the seed (the learner's quiz order) is kept from the first session on
+            return new
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             return cls(path, int(data["seed"]), {str(k): int(v) for k, v in data.get("mistakes", {}).items()},
@@ -404,6 +407,11 @@ def course_number(ev: Evidence, profile: str = "cpu", ledger: Mapping[str, Any] 
     return dict(stats) if stats else None
 
 
+def _fmt(value: float, scale: float) -> str:
+    """A number at the precision its size needs: 3 decimals below 10 (accuracies, errors), fewer above."""
+    return f"{value:.3f}" if abs(scale) < 10 else f"{value:.1f}" if abs(scale) < 100 else f"{value:.0f}"
+
+
 def evidence_card(q: Question, profile: str = "cpu", ledger: Mapping[str, Any] | None = None,
                   mine: Mapping[tuple[str, str], list[float]] | None = None) -> str:  # fmt: skip
     """Markdown: for each of ``q``'s ledger keys, what the course measured and what you measured."""
@@ -411,10 +419,12 @@ def evidence_card(q: Question, profile: str = "cpu", ledger: Mapping[str, Any] |
     lines = [f"**{q.question}**", ""]
     for ev in q.evidence:
         stats = course_number(ev, profile, ledger)
-        course = (f"the course measured {stats['mean']:.3g} +/- {stats['std']:.2g} ({stats['n']} seeds, "
-                  f"{profile} profile)" if stats else f"the course has not measured it in the {profile} profile")  # fmt: skip
+        course = (f"the course measured {_fmt(stats['mean'], stats['mean'])} +/- {_fmt(stats['std'], stats['mean'])} "
+                  f"({stats['n']} seeds, {profile} profile)" if stats
+                  else f"the course has not measured it in the {profile} profile")  # fmt: skip
         yours = mine.get((_lesson_name(ev.lesson), ev.key), [])
-        you = (f"you measured {sum(yours) / len(yours):.3g}" + (f" (mean of {len(yours)} runs)" if len(yours) > 1 else "")
+        mean = sum(yours) / len(yours) if yours else 0.0
+        you = (f"you measured {_fmt(mean, mean)}" + (f" (mean of {len(yours)} runs)" if len(yours) > 1 else "")
                if yours else f"you have not run it yet (run {ev.lesson} from your workspace)")  # fmt: skip
         lines.append(f"- {ev.label} (`{ev.lesson}` / `{ev.key}`): {course}; {you}.")
     return "\n".join(lines)
@@ -432,8 +442,10 @@ def my_numbers_sheet(bank: list[Question], profile: str = "cpu", ledger: Mapping
             done.add((ev.lesson, ev.key))
             stats = course_number(ev, profile, ledger)
             yours = mine.get((_lesson_name(ev.lesson), ev.key), [])
-            course = f"{stats['mean']:.3g} +/- {stats['std']:.2g} (n={stats['n']})" if stats else "-"
-            you = f"{sum(yours) / len(yours):.3g} (n={len(yours)})" if yours else "-"
+            course = (f"{_fmt(stats['mean'], stats['mean'])} +/- {_fmt(stats['std'], stats['mean'])} (n={stats['n']})"
+                      if stats else "-")  # fmt: skip
+            mean = sum(yours) / len(yours) if yours else 0.0
+            you = f"{_fmt(mean, mean)} (n={len(yours)})" if yours else "-"
             rows.append(f"| {ev.lesson[:2]} | {ev.label} | {course} | {you} | {q.id} |")
     head = ["# My numbers: transfer learning", "",
             f"The course's numbers: `docs/results.json`, {profile} profile (mean +/- std over seeds). "
@@ -477,7 +489,7 @@ def export_sheet(markdown: str, folder: Path | None = None) -> tuple[Path, Path]
 def render_answer(q: Question) -> str:
     """Markdown for one question with its answer in a collapsible block (the same in every copy)."""
     meta = f"*{q.topic}, {q.difficulty}; shown in [{q.lesson} · {_inline_text(q.section)}]({q.link})*"
-    parts = [q.answer]
+    parts = [q.answer, ""]
     if q.template:
         parts += [f"- **{part}:** {text}" for part, text in q.template]
         parts += ["", "*Rubric:*", *[f"- [ ] {r}" for r in q.rubric]]
