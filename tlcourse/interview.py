@@ -495,13 +495,13 @@ def render_answer(q: Question) -> str:
         parts += ["", "*Rubric:*", *[f"- [ ] {r}" for r in q.rubric]]
     if q.evidence:
         parts += ["", "*Evidence (ledger keys):* " + ", ".join(f"`{e.lesson}` / `{e.key}`" for e in q.evidence)]
-    body = "\n".join(parts)
+    body = "\n".join(parts).strip()
     return (f"**{q.question}**\n{meta}\n\n<details><summary>Model answer (try first)</summary>\n\n"
             f"{body}\n\n</details>")
 
 
 def render_lesson_block(stem: str, bank: list[Question]) -> str:
-    """The markdown between a lesson's interview markers: its questions, numbered, from the bank."""
+    """The markdown between a lesson's interview markers: its questions, numbered in bank order."""
     mine = [q for q in bank if stem in q.asked_in]
     items = [re.sub(r"\n(?=[^\n])", "\n   ", f"{n}. {render_answer(q)}") for n, q in enumerate(mine, 1)]
     tail = ("All of the course's questions, a quiz, flashcards and drills: "
