@@ -1,12 +1,20 @@
-"""Lesson 08's question bank, quiz, flashcards and drill checks."""
+"""Lesson 08's question bank, evidence, quiz, flashcards, drill clock and drill checks."""
 
+import collections
 import copy
+import html
 import json
+import re
+import shutil
+import time
 
 import pytest
+from markdown_it import MarkdownIt
 
 import tlcourse.interview as iv
 from tlcourse.checks import interview as drills
+
+NB08 = iv.SOLUTIONS / "08_interview_prep.ipynb"
 
 
 @pytest.fixture(scope="module")
@@ -19,10 +27,39 @@ def quiz_data():
     return json.loads(iv.QUIZ_FILE.read_text())
 
 
+def _cells(path):
+    nb = json.loads(path.read_text())
+    return [(c["cell_type"], "".join(c["source"]) if isinstance(c["source"], list) else c["source"])
+            for c in nb["cells"]]  # fmt: skip
+
+
+def _jupyterlab_anchors(path):
+    """Heading ids as JupyterLab makes them, computed independently of tlcourse: render each markdown
+    cell, take every heading's text content, replace spaces with '-'."""
+    md = MarkdownIt()
+    out = set()
+    for kind, src in _cells(path):
+        if kind != "markdown":
+            continue
+        tokens = md.parse(src)
+        for i, tok in enumerate(tokens):
+            if tok.type == "heading_open":
+                text = re.sub(r"<[^>]+>", "", md.renderInline(tokens[i + 1].content))
+                out.add(html.unescape(text).replace(" ", "-"))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The bank
+
+
 def test_shipped_bank_and_quiz_validate():
     bank, quiz = iv.load_bank(), iv.load_quiz()
-    assert len(bank) >= 20 and len(quiz) >= 10
+    assert len(bank) >= 70 and len(quiz) >= 20
     assert {q.difficulty for q in bank} == set(iv.DIFFICULTIES)
+    assert {q.topic for q in quiz} <= {q.topic for q in bank}, "a weak quiz topic must have flashcards"
+    assert len([q for q in bank if q.topic == "system design"]) == 3
+    assert all(q.template and len(q.rubric) >= 3 for q in bank if q.topic in ("system design", "project story"))
 
 
 @pytest.mark.parametrize("change, message", [
@@ -31,10 +68,27 @@ def test_shipped_bank_and_quiz_validate():
     (lambda q: q.update(section="No such heading"), "has no heading"),
     (lambda q: q.update(lesson="99_missing"), "does not exist"),
     (lambda q: q.pop("topic"), "topic"),
+    (lambda q: q.update(asked_in=["99_missing"]), "asked_in"),
+    (lambda q: q.update(evidence=[{"lesson": "03_fine_tuning", "key": "fe_test"}]), "label"),
+    (lambda q: q.update(evidence=[{"lesson": "99_x", "key": "k", "label": "l"}]), "not a notebook"),
+    (lambda q: q.update(template={"problem": "x" * 30}), "only 'system design'"),
 ])  # fmt: skip
 def test_bank_validator_rejects(bank_data, change, message):
     data = copy.deepcopy(bank_data)
     change(data[3])
+    with pytest.raises(ValueError, match=message):
+        iv.validate_bank(data)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda q: q["template"].pop("serving"), "exactly the parts"),
+    (lambda q: q["template"].update(metrics="short"), "too short"),
+    (lambda q: q.update(rubric=["one", "two"]), "rubric"),
+])  # fmt: skip
+def test_bank_validator_rejects_bad_design_answers(bank_data, change, message):
+    data = copy.deepcopy(bank_data)
+    design = next(q for q in data if q["topic"] == "system design")
+    change(design)
     with pytest.raises(ValueError, match=message):
         iv.validate_bank(data)
 
@@ -46,12 +100,144 @@ def test_bank_validator_rejects_duplicate_ids(bank_data):
         iv.validate_bank(data)
 
 
+@pytest.mark.parametrize("heading, anchor", [
+    ("5. Rung 3 - full fine-tuning with `Trainer`", "5.-Rung-3---full-fine-tuning-with-Trainer"),
+    ("From `train.py` to `YOLO(...).train(...)`", "From-train.py-to-YOLO(...).train(...)"),
+    ("1. Definitions first (Pan & Yang 2010)", "1.-Definitions-first-(Pan-&-Yang-2010)"),
+    ('What "unfreeze the top N blocks" means', 'What-"unfreeze-the-top-N-blocks"-means'),
+    ("A *small* [link](x.ipynb) test", "A-small-link-test"),
+])  # fmt: skip
+def test_anchor_is_jupyterlabs_heading_id(heading, anchor):
+    assert iv.anchor(heading) == anchor
+
+
+def test_every_bank_link_resolves_to_a_heading_in_jupyterlabs_form():
+    bank = iv.load_bank()
+    anchors = {}
+    for q in bank:
+        target, fragment = q.link.split("#", 1)
+        nb = iv.SOLUTIONS / target
+        assert nb.is_file(), q.id
+        if nb not in anchors:
+            anchors[nb] = _jupyterlab_anchors(nb)
+        assert fragment in anchors[nb], f"{q.id}: {q.link} has no target heading"
+    # headings with markup are among the targets, and the old link form (spaces -> '-') misses them
+    coded = [q for q in bank if "`" in q.section]
+    assert coded, "no link to a heading with backticks: the test would not exercise them"
+    for q in coded:
+        assert q.section.replace(" ", "-") not in anchors[iv.SOLUTIONS / f"{q.lesson}.ipynb"]
+
+
+def test_headings_skip_fenced_code():
+    heads = iv.headings(iv.SOLUTIONS / "09_appendix_scaling.ipynb")
+    assert "on every machine" not in heads and "2. Who sees which examples: `DistributedSampler`" in heads
+
+
+def test_every_lesson_renders_its_questions_from_the_bank():
+    bank = iv.load_bank()
+    assert iv.sync_lessons(check=True) == [], "run python -m tlcourse build: lessons and bank disagree"
+    for stem in {s for q in bank for s in q.asked_in}:
+        text = "\n".join(src for kind, src in _cells(iv.SOLUTIONS / f"{stem}.ipynb") if kind == "markdown")
+        for q in bank:
+            if stem in q.asked_in:
+                assert q.question in text and q.answer.split("\n")[0] in text, (stem, q.id)
+        assert "<details>" in text
+
+
+def test_sync_lessons_rewrites_a_changed_answer_and_rejects_a_missing_block(tmp_path):
+    sol = tmp_path / "solutions"
+    shutil.copytree(iv.SOLUTIONS, sol)
+    bank = iv.load_bank()
+    q = next(q for q in bank if "03_fine_tuning" in q.asked_in)
+    changed = [iv.Question(**{**q.__dict__, "answer": "A changed answer, long enough to be one."})
+               if b.id == q.id else b for b in bank]  # fmt: skip
+    assert iv.sync_lessons(sol, changed, check=True) == ["03_fine_tuning.ipynb"]
+    assert iv.sync_lessons(sol, changed) == ["03_fine_tuning.ipynb"]
+    assert "A changed answer, long enough" in (sol / "03_fine_tuning.ipynb").read_text()
+    assert iv.sync_lessons(sol, changed, check=True) == []
+    nb = json.loads((sol / "05_yolo_detection.ipynb").read_text())
+    for cell in nb["cells"]:
+        src = "".join(cell["source"])
+        cell["source"] = re.sub(r"<!-- tl:interview .*?<!-- /tl:interview -->", "", src, flags=re.S)
+    (sol / "05_yolo_detection.ipynb").write_text(json.dumps(nb))
+    with pytest.raises(ValueError, match="05_yolo_detection.ipynb.*no '<!-- tl:interview"):
+        iv.sync_lessons(sol, bank)
+
+
+def test_precision_fixes_of_the_answers():
+    by_id = {q.id: q for q in iv.load_bank()}
+    lp_ft = by_id["lp-ft"].answer
+    assert "is exactly" not in lp_ft and "only the top blocks" in lp_ft
+    assert "CLIP" in by_id["zero-shot"].answer and "prompt" in by_id["zero-shot"].answer
+    for qid in ("seasonal-naive", "timeseries-transfer"):
+        assert "one hour ahead" in by_id[qid].answer.lower() and "24 hours" in by_id[qid].answer
+    assert "broadcast_buffers" in by_id["ddp-sync"].answer and "every" in by_id["ddp-sync"].answer
+
+
+# ---------------------------------------------------------------------------------------------
+# Evidence
+
+
+def test_every_evidence_key_is_in_the_ledgers_cpu_profile():
+    from tlcourse import ledger
+
+    data = ledger.load()
+    missing = [(q.id, e.lesson, e.key) for q in iv.load_bank() for e in q.evidence
+               if iv.course_number(e, "cpu", data) is None]  # fmt: skip
+    assert not missing, f"evidence keys the ledger does not have: {missing}"
+
+
+FAKE_LEDGER = {"profiles": {"cpu": {"04_bert_sentiment": {"summary": {"values": {
+    "finetune_test_acc": {"mean": 0.824, "std": 0.023, "min": 0.8, "max": 0.85, "n": 3}}}}}}}
+
+
+def test_evidence_card_shows_course_and_learner():
+    q = next(q for q in iv.load_bank() if q.id == "forgetting")
+    card = iv.evidence_card(q, ledger=FAKE_LEDGER, mine={("bert_sentiment", "finetune_test_acc"): [0.79, 0.81]})
+    assert "the course measured 0.824 +/- 0.023 (3 seeds, cpu profile); you measured 0.800 (mean of 2 runs)" in card
+    assert "movies_after_tweets" in card and "the course has not measured it" in card
+    assert "you have not run it yet (run 04_bert_sentiment from your workspace)" in card
+
+
+def test_remember_writes_only_for_a_learner(tmp_path, monkeypatch):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    monkeypatch.setenv("TLCOURSE_WORKSPACE", str(ws))
+    monkeypatch.delenv(iv.MY_NUMBERS_ENV, raising=False)
+    assert iv.remember("fine_tuning", "cpu", 42, "fe_test", 0.78, cwd=tmp_path) is None
+    assert not (ws / ".tlcourse").exists()
+    path = iv.remember("fine_tuning", "cpu", 42, "fe_test", 0.78, cwd=ws)
+    assert path == ws / ".tlcourse" / "my_numbers.jsonl"
+    iv.remember("fine_tuning", "cpu", 43, "fe_test", 0.80, cwd=ws)
+    with open(path, "a") as fh:
+        fh.write('{"lesson": "fine_tuning", "key": "fe_te')  # a run killed mid-write
+    assert iv.load_my_numbers(path) == {("fine_tuning", "fe_test"): [0.78, 0.80]}
+    other = tmp_path / "mine.jsonl"
+    monkeypatch.setenv(iv.MY_NUMBERS_ENV, str(other))
+    assert iv.remember("x", "smoke", 1, "k", 1.0, cwd=tmp_path) == other
+
+
+def test_sheet_and_export(tmp_path):
+    bank = iv.load_bank()
+    sheet = iv.my_numbers_sheet(bank, ledger=FAKE_LEDGER, mine={("bert_sentiment", "finetune_test_acc"): [0.81]})
+    assert re.search(r"\n\| 04 \| [^|]+ \| 0\.824 \+/- 0\.023 \(n=3\) \| 0\.810 \(n=1\) \| [a-z-]+ \|\n", sheet)
+    keys = {(e.lesson, e.key) for q in bank for e in q.evidence}
+    assert sheet.count("\n| ") == len(keys) + 1  # one row per distinct key, plus the header
+    md, page = iv.export_sheet(sheet, tmp_path)
+    assert md.read_text() == sheet
+    assert "<table>" in page.read_text() and "@page" in page.read_text() and "0.824" in page.read_text()
+
+
+# ---------------------------------------------------------------------------------------------
+# Quiz
+
+
 @pytest.mark.parametrize("change, message", [
     (lambda q: q["options"][0].update(correct=True) or q["options"][1].update(correct=True),
      "exactly one correct"),
     (lambda q: [o.update(correct=False) for o in q["options"]], "exactly one correct"),
     (lambda q: q["options"][2].update(why=""), "no explanation"),
-    (lambda q: q.update(options=q["options"][:1]), "2 or more"),
+    (lambda q: q.update(options=q["options"][:1]), "2 to 26"),
     (lambda q: q.update(topic=""), "topic"),
     (lambda q: q["options"][0].update(correct="yes"), "true or false"),
 ])  # fmt: skip
@@ -62,39 +248,98 @@ def test_quiz_validator_rejects(quiz_data, change, message):
         iv.validate_quiz(data)
 
 
+def test_quiz_correct_options_are_not_given_away():
+    items = iv.load_quiz()
+    positions = collections.Counter(q.correct for q in items)
+    assert max(positions.values()) - min(positions.values()) <= 1 and len(positions) == 4, positions
+    longest = [q.id for q in items if max(range(len(q.options)), key=lambda i: len(q.options[i])) == q.correct]
+    assert len(longest) <= len(items) // 4, f"the correct option is the longest in {longest}"
+    shown = collections.Counter()
+    for seed in range(200):
+        quiz = iv.Quiz(items, iv.Progress(seed=seed))
+        for q in items:
+            shown[quiz.order(q).index(q.correct)] += 1
+    total = sum(shown.values())
+    assert all(0.2 < n / total < 0.3 for n in shown.values()), shown
+
+
+def test_quiz_order_is_stable_per_learner_and_differs_between_learners():
+    items = iv.load_quiz()
+    a, b = iv.Quiz(items, iv.Progress(seed=1)), iv.Quiz(items, iv.Progress(seed=1))
+    assert [a.shown(q.id) for q in items] == [b.shown(q.id) for q in items]
+    c = iv.Quiz(items, iv.Progress(seed=2))
+    assert [a.shown(q.id) for q in items] != [c.shown(q.id) for q in items]
+    assert sorted(a.shown(items[0].id)) == sorted(zip(items[0].ids, items[0].options, strict=True))
+
+
 def test_quiz_every_question_right_and_wrong():
     items = iv.load_quiz()
-    quiz = iv.Quiz(items)
+    quiz = iv.Quiz(items, iv.Progress(seed=3))
     for item in items:
         wrong = (item.correct + 1) % len(item.options)
-        text = quiz.answer(item.id, wrong)
-        assert text.startswith("Not quite") and item.explanations[wrong] in text
+        text = quiz.answer(item.id, item.ids[wrong])
+        shown_right = quiz.order(item).index(item.correct)
+        assert text.startswith(f"Not quite: the answer is ({chr(97 + shown_right)})")
+        assert item.explanations[wrong] in text
     assert quiz.score == (0, len(items))
     assert all(q.topic in quiz.summary() for q in items)
     for item in items:
-        text = quiz.answer(item.id, item.correct)
+        text = quiz.answer(item.id, quiz.order(item).index(item.correct))  # by position shown
         assert text.startswith("Right.") and item.explanations[item.correct] in text
     assert quiz.score == (len(items), len(items))
-    assert quiz.summary().endswith("Nothing to revisit.")
+    assert quiz.summary().endswith("Nothing to revisit.") and quiz.weak_topics() == []
     with pytest.raises(ValueError, match="choose an option"):
         quiz.answer(items[0].id, 99)
+    with pytest.raises(ValueError, match="option id"):
+        quiz.answer(items[0].id, "z")
     with pytest.raises(KeyError):
         quiz.answer("nope", 0)
 
 
 def test_quiz_widget_click_grades():
-    quiz = iv.Quiz(iv.load_quiz()[:2])
+    quiz = iv.Quiz(iv.load_quiz()[:2], iv.Progress(seed=5))
     box = quiz.widget()
     first = box.children[0]
     radio, button, out = first.children[1], first.children[2], first.children[3]
     button.click()
     assert "choose an option" in out.value
-    radio.value = quiz.items[0].correct
+    item = quiz.items[0]
+    assert radio.options[0][0].endswith(quiz.shown(item.id)[0][1])
+    radio.value = quiz.order(item).index(item.correct)
     button.click()
     assert out.value.startswith("Right.") and "1 / 2" in box.children[-1].value
 
 
-def test_flashcards_flip_and_next():
+def test_mistakes_come_back_first_next_time(tmp_path):
+    path = tmp_path / "interview.json"
+    items = iv.load_quiz()
+    progress = iv.Progress.load(path)
+    assert iv.Progress.load(path).seed == progress.seed, "the seed must be kept from the first session"
+    quiz = iv.Quiz(items, progress)
+    last = items[-1]
+    quiz.answer(last.id, last.ids[(last.correct + 1) % len(last.ids)])
+    again = iv.Progress.load(path)
+    assert again.seed == progress.seed and again.mistakes == {last.id: 1}
+    assert iv.Quiz(items, again).items[0].id == last.id
+    iv.Quiz(items, again).answer(last.id, last.ids[last.correct])
+    assert iv.Progress.load(path).mistakes == {}
+
+
+def test_an_unreadable_record_is_moved_aside_not_lost(tmp_path, capsys):
+    path = tmp_path / "interview.json"
+    path.write_text("{not json")
+    progress = iv.Progress.load(path)
+    aside = list(tmp_path.glob("interview.json.unreadable-*"))
+    assert len(aside) == 1 and aside[0].read_text() == "{not json" and "moved to" in capsys.readouterr().out
+    progress.note("x", False)
+    assert json.loads(path.read_text())["mistakes"] == {"x": 1}
+
+
+# ---------------------------------------------------------------------------------------------
+# Flashcards
+
+
+def test_flashcards_flip_next_and_all_cards():
     bank = iv.load_bank()
     cards = iv.Flashcards(bank, seed=1)
     assert sorted(q.id for q in cards.cards) == sorted(q.id for q in bank)
@@ -110,6 +355,77 @@ def test_flashcards_flip_and_next():
     w = cards.widget()
     w.children[1].children[0].click()
     assert first.answer in w.children[0].value
+
+
+def test_flashcards_filter_by_weak_topic_and_missed_cards_first(tmp_path):
+    bank = iv.load_bank()
+    quiz = iv.Quiz(iv.load_quiz(), iv.Progress(seed=0))
+    for item in quiz.items:
+        right = item.topic != "risks"
+        quiz.answer(item.id, item.ids[item.correct if right else (item.correct + 1) % len(item.ids)])
+    assert quiz.weak_topics() == ["risks"]
+    progress = iv.Progress.load(tmp_path / "p.json")
+    cards = iv.Flashcards(bank, topics=quiz.weak_topics(), progress=progress)
+    assert {c.topic for c in cards.cards} == {"risks"}
+    assert len(cards.cards) == sum(q.topic == "risks" for q in bank)
+    missed = cards.cards[-1]
+    for _ in range(len(cards.cards) - 1):
+        cards.mark(True)
+    cards.mark(False)
+    again = iv.Flashcards(bank, topics=["risks"], progress=iv.Progress.load(tmp_path / "p.json"))
+    assert again.current.id == missed.id
+    with pytest.raises(ValueError, match="the topics are"):
+        iv.Flashcards(bank, topics=["no such topic"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The drill clock, in the class and in lesson 08
+
+
+def test_drill_clock_runs_from_start_to_submit(capsys):
+    now = [100.0]
+    drill = iv.Drill("D", 5, iv.Progress(seed=0), clock=lambda: now[0])
+    drill.submit(None, lambda a: None, "hint")
+    assert drill.seconds is None and "run the start cell" in capsys.readouterr().out
+    drill.start()
+    now[0] = 190.0
+    drill.submit(None, lambda a: None, "hint")  # not attempted: the clock keeps running
+    assert drill.seconds is None
+    now[0] = 400.0
+    assert drill.submit(1, lambda a: None, "hint")
+    assert drill.seconds == 300.0 and "time: 300 s of 300 (within" in capsys.readouterr().out
+    assert drill.progress.drill_seconds == {"D": 300.0}
+    with pytest.raises(AssertionError, match="wrong"):
+        drill.submit(1, lambda a: "wrong", "hint")
+
+
+def test_lesson08_drills_start_the_clock_in_a_separate_cell():
+    cells = [src for kind, src in _cells(NB08) if kind == "code"]
+    clock = re.compile(r"perf_counter|time\.time\(|monotonic\(|\.start\(\)")
+    for src in cells:
+        if "# BEGIN SOLUTION" in src:
+            assert not clock.search(src), f"an answer cell starts or reads a clock:\n{src[:200]}"
+    submitted = 0
+    for n, src in enumerate(cells):
+        for var in re.findall(r"(\w+)\.submit\(", src):
+            submitted += 1
+            assert "# BEGIN SOLUTION" in src, f"{var}.submit is not in an answer cell"
+            assert any(f"{var}.start()" in earlier for earlier in cells[:n]), f"{var} is never started before"
+    assert submitted >= 10
+    assert not any("checks.exercise(" in src and "Drill" in src for src in cells)
+
+
+def test_lesson08_config_shows_every_flashcard():
+    from tlcourse.profiles import config
+
+    for profile in ("smoke", "cpu", "full"):
+        assert not hasattr(config("interview_prep", profile=profile), "flashcards")
+    text = "\n".join(src for kind, src in _cells(NB08) if kind == "code")
+    assert "Flashcards(bank," in text and "bank[:" not in text
+
+
+# ---------------------------------------------------------------------------------------------
+# Drill checks
 
 
 def test_drill_replaced_head():
@@ -135,13 +451,42 @@ def test_drill_replaced_head():
     assert "changed" in drills.replaced_head(changed, 5, ref)
 
 
+def _llrd(blocks, head, decay=0.8, wd=0.01):
+    groups = []
+    for depth, module in [(None, head)] + [(len(blocks) - 1 - i, b) for i, b in enumerate(blocks)]:
+        lr = 1e-3 if depth is None else 1e-4 * decay**depth
+        ps = list(module.parameters())
+        groups.append({"params": [p for p in ps if p.ndim > 1], "lr": lr, "weight_decay": wd})
+        groups.append({"params": [p for p in ps if p.ndim <= 1], "lr": lr, "weight_decay": 0.0})
+    return groups
+
+
+def test_drill_llrd_groups():
+    from torch import nn
+
+    blocks = [nn.Sequential(nn.Conv2d(3, 3, 1), nn.BatchNorm2d(3)) for _ in range(4)]
+    head = nn.Linear(3, 2)
+    check = lambda g: drills.llrd_groups(g, blocks, head, 1e-3, 1e-4, 0.8, 0.01)  # noqa: E731
+    assert check(_llrd(blocks, head)) is None
+    assert "expected 5.12e-05" in check(_llrd(blocks, head, decay=0.5))
+    assert "bias or normalisation" in check([{**g, "weight_decay": 0.01} for g in _llrd(blocks, head)])
+    assert "weight matrix" in check([{**g, "weight_decay": 0.0} for g in _llrd(blocks, head)])
+    assert "in no group" in check(_llrd(blocks, head)[2:])
+    groups = _llrd(blocks, head)
+    assert "repeats a parameter" in check(groups + [groups[0]])
+    assert "lacks the key(s) weight_decay" in check([{"params": [], "lr": 1.0}])
+    assert "belong to neither" in check(groups + [{"params": [nn.Parameter(nn.init.zeros_(nn.Linear(1, 1).weight))],
+                                                   "lr": 1.0, "weight_decay": 0.01}])
+
+
 def _keras_pair():
     import keras
 
     base = keras.Sequential([
         keras.Input((16, 16, 3)), keras.layers.Conv2D(4, 3, name="c1"),
         keras.layers.BatchNormalization(name="b1"), keras.layers.Conv2D(4, 3, name="c2"),
-        keras.layers.BatchNormalization(name="b2"), keras.layers.GlobalAveragePooling2D(),
+        keras.layers.BatchNormalization(name="b2"), keras.layers.Conv2D(4, 3, name="c3"),
+        keras.layers.BatchNormalization(name="b3"), keras.layers.GlobalAveragePooling2D(),
     ])  # fmt: skip
     model = keras.Sequential([base, keras.layers.Dense(3)])
     base.trainable = False
@@ -149,14 +494,16 @@ def _keras_pair():
     return keras, base, model
 
 
-def test_drill_keras_two_stage():
+def test_drill_keras_two_stage_counts_convolution_layers():
     keras, base, model = _keras_pair()
     assert "c2 should be trainable" in drills.keras_two_stage(model, base, 2, 1e-3)
     base.trainable = True
     for layer in base.layers:
-        layer.trainable = layer.name in ("c2", "b2")
-    assert "b2 is trainable" in drills.keras_two_stage(model, base, 2, 1e-3)
-    base.get_layer("b2").trainable = False
+        layer.trainable = layer.name in ("c3", "b3")  # the old "top 2 weighted layers": a conv and its BN
+    assert "c2 should be trainable" in drills.keras_two_stage(model, base, 2, 1e-3)
+    base.get_layer("c2").trainable = True
+    assert "b3 is trainable" in drills.keras_two_stage(model, base, 2, 1e-3)
+    base.get_layer("b3").trainable = False
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
     assert "10x less" in drills.keras_two_stage(model, base, 2, 1e-3)
     model.compile(keras.optimizers.Adam(1e-4), "sparse_categorical_crossentropy")
@@ -173,3 +520,113 @@ def test_decision_report_choice():
     assert "validation accuracy" in drills.report_choice(("b", 0.70), {**table, "b": {"val": 0.7, "test": 0.7}})
     assert "tuple" in drills.report_choice("a", table)
     assert "not one of" in drills.report_choice(("c", 0.1), table)
+
+
+def _bug_scripts():
+    """The seeded bugs of lesson 08 and their fixes, read from its solution notebook."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    ns = {"torch": torch, "nn": nn, "F": F}
+    for kind, src in _cells(NB08):
+        if kind == "code" and re.search(r"^def (buggy_|fit_head|build|pick|classify)", src, re.M):
+            body = src.split("\nbug")[0] if "\nbug" in src else src
+            body = "\n".join(ln for ln in body.splitlines()
+                             if not ln.startswith(("# ", "assert", "bug", "print", "checkpoints =")))  # fmt: skip
+            exec(body, ns)  # noqa: S102 - the course's own notebook
+    return ns
+
+
+@pytest.mark.parametrize("check, buggy, fixed, message", [
+    (drills.bug_batchnorm, "buggy_fit_head", "fit_head", "BatchNorm running statistics moved"),
+    (drills.bug_optimizer, "buggy_build", "build", "never trains"),
+    (drills.bug_selection, "buggy_pick", "pick", "best *test*"),
+    (drills.bug_tokenizer, "buggy_classify", "classify", "same checkpoint"),
+])  # fmt: skip
+def test_find_the_bug_drills_catch_the_bug_pass_the_fix_and_are_fast(check, buggy, fixed, message):
+    ns = _bug_scripts()
+    started = time.perf_counter()
+    assert message in check(ns[buggy])
+    assert check(ns[fixed]) is None
+    assert time.perf_counter() - started < 2.0
+    assert "give the fixed function" in check(None)
+
+
+def test_bug_optimizer_rejects_frozen_parameters_in_the_optimizer():
+    import torch
+    from torch import nn
+
+    def leaky(model, n):
+        model.requires_grad_(False)
+        model.fc = nn.Linear(model.fc.in_features, n)
+        return model, torch.optim.Adam(model.parameters())
+
+    def unfrozen(model, n):
+        model.fc = nn.Linear(model.fc.in_features, n)
+        return model, torch.optim.Adam(model.parameters())
+
+    assert "frozen parameters" in drills.bug_optimizer(leaky)
+    assert "only the new head should be trainable" in drills.bug_optimizer(unfrozen)
+
+
+def test_from_scratch_grad_reverse():
+    import torch
+
+    assert drills.grad_reverse(drills.reference_grad_reverse) is None
+    assert "identity" in drills.grad_reverse(lambda x, lam: x * 2)
+    assert "-lambda" in drills.grad_reverse(lambda x, lam: x)  # forgot to reverse
+
+    class Scaled(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, lam):
+            return x.view_as(x)
+
+        @staticmethod
+        def backward(ctx, g):
+            return -g, None  # ignores lambda
+
+    assert "-lambda" in drills.grad_reverse(lambda x, lam: Scaled.apply(x, lam))
+
+
+def test_from_scratch_coral():
+    assert drills.coral_loss(drills.reference_coral_loss) is None
+
+    def biased(fs, ft):
+        cov = lambda x: (x - x.mean(0)).T @ (x - x.mean(0)) / len(x)  # noqa: E731
+        return ((cov(fs) - cov(ft)) ** 2).sum() / (4 * fs.shape[1] ** 2)
+
+    def uncentred(fs, ft):
+        cov = lambda x: x.T @ x / (len(x) - 1)  # noqa: E731
+        return ((cov(fs) - cov(ft)) ** 2).sum() / (4 * fs.shape[1] ** 2)
+
+    assert "divide by n - 1" in drills.coral_loss(biased)
+    assert "the formula gives" in drills.coral_loss(uncentred)
+    assert "scalar" in drills.coral_loss(lambda fs, ft: fs.mean(0))
+
+
+def test_from_scratch_lora():
+    import torch
+    from torch import nn
+
+    ref = drills.reference_lora_class()
+    assert drills.lora_layer(ref) is None
+
+    class NoScale(ref):
+        def forward(self, x):
+            return self.base(x) + x @ self.A.T @ self.B.T
+
+    class RandomB(ref):
+        def __init__(self, base, r, alpha):
+            super().__init__(base, r, alpha)
+            self.B = nn.Parameter(torch.randn(base.out_features, r))
+
+    class BaseTrains(ref):
+        def __init__(self, base, r, alpha):
+            super().__init__(base, r, alpha)
+            base.requires_grad_(True)
+
+    assert "alpha / r" in drills.lora_layer(NoScale)
+    assert "start B at zero" in drills.lora_layer(RandomB)
+    assert "only A and B may train" in drills.lora_layer(BaseTrains)
+    assert "give the class" in drills.lora_layer(ref(nn.Linear(2, 2), 1, 1.0))

@@ -79,8 +79,14 @@ def dump(nb: dict[str, Any]) -> str:
 
 
 def build(root: Path, check: bool = False) -> list[str]:
-    """Write (or with ``check``, compare) every student notebook; return the out-of-date ones."""
-    stale = []
+    """Write (or with ``check``, compare) every student notebook; return the out-of-date ones.
+
+    First the interview question bank is rendered into the lessons' interview blocks
+    (:func:`tlcourse.interview.sync_lessons`; a solution notebook out of date counts as stale).
+    """
+    from .interview import sync_lessons
+
+    stale = [f"solutions/{name}" for name in sync_lessons(root / "solutions", check=check)]
     for sol in sorted((root / "solutions").glob("*.ipynb")):
         nb = json.loads(sol.read_text(encoding="utf-8"))
         target = root / "notebooks" / sol.name
