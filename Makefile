@@ -71,7 +71,7 @@ reset: setup
 
 test: setup
 	$(BIN)/python -m tlcourse fetch --profile smoke
-	TLCOURSE_PROFILE=smoke $(BIN)/python -m pytest tests solutions $(NBVAL)
+	TLCOURSE_PROFILE=smoke $(BIN)/python -m pytest tests solutions $(NBVAL) --durations=25
 
 # Unit tests write only into a temporary asset cache, TORCH_HOME and HF_HOME (tests/conftest.py), seeded with
 # copies of what your cache already holds; anything else they need is fetched there, never into ~/.cache.
