@@ -3,6 +3,7 @@
 A student notebook leaves an exercise's answer as ``None``; :func:`exercise` then prints a hint
 and returns ``False`` (so the notebook still runs top to bottom). A wrong answer raises an
 ``AssertionError`` whose message says what is wrong; a right one prints why it is right.
+In a learner's workspace each outcome is also kept there, never sent anywhere (``tlcourse.room``).
 Lesson-specific checks live in submodules (``tl.checks.vision``, ``tl.checks.nlp``, ...).
 """
 
@@ -18,12 +19,17 @@ def exercise(title: str, answer: Any, test: Callable[[Any], str | None], hint: s
     ``test(answer)`` returns ``None`` when the answer is right, else a message that explains the
     mistake. Returns True when right, False when not attempted (answer is ``None``).
     """
+    from ..room import record
+
     if answer is None:
+        record(title, "not attempted")
         print(f"[ ] {title}: not attempted yet. Hint: {hint}")
         return False
     problem = test(answer)
     if problem:
+        record(title, "wrong", problem)
         raise AssertionError(f"{title}: {problem}\nHint: {hint}")
+    record(title, "solved")
     print(f"[x] {title}: correct.")
     return True
 
