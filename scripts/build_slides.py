@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "etc" / "slides"
 GUIDE = ROOT / "docs" / "instructor.md"
 MAX_FIGURES = 6
+TAKEAWAYS = re.compile(r"^## (\d+\. )?Takeaways", re.M)
+FRAME = re.compile(r"## (\d+\. )?(Setup|Exercises|Takeaways|Interview|Next|Clean up|How to use)")  # not the outline
 
 
 def _md_cells(nb: nbformat.NotebookNode) -> list[str]:
@@ -33,13 +35,15 @@ def _md_cells(nb: nbformat.NotebookNode) -> list[str]:
 
 
 def objectives(nb: nbformat.NotebookNode) -> list[str]:
-    """The bullets under the first cell's "**You will be able to**" (continuation lines joined)."""
+    """The bullets (``-`` or ``*``) under the first cell's "**You will be able to**", continuation lines joined."""
     first = _md_cells(nb)[0]
     if "**You will be able to**" not in first:
         return []
     items: list[str] = []
     for line in first.split("**You will be able to**", 1)[1].splitlines()[1:]:
-        if line.startswith("- "):
+        if not line.strip() and not items:
+            continue  # a blank line between the heading and its list
+        if line.startswith(("- ", "* ")):
             items.append(line[2:].strip())
         elif line.startswith("  ") and items:
             items[-1] += " " + line.strip()
@@ -67,12 +71,6 @@ def key_points(stem: str, guide: Path = GUIDE) -> list[str]:
     return points
 
 
-def _section(source: str, heading: str) -> str:
-    """The body of the markdown cell that starts with ``heading``, up to its next heading."""
-    body = source.split(heading, 1)[1]
-    return re.split(r"\n#{1,3} ", body, maxsplit=1)[0].strip()
-
-
 def deck_notebook(nb: nbformat.NotebookNode, stem: str, guide: Path = GUIDE) -> nbformat.NotebookNode:
     """The slides of one lesson as a notebook whose every cell is a slide."""
     md = _md_cells(nb)
@@ -82,8 +80,7 @@ def deck_notebook(nb: nbformat.NotebookNode, stem: str, guide: Path = GUIDE) -> 
     cells = [f"# {title}\n\n{intro}"]
     if goals := objectives(nb):
         cells.append("## You will be able to\n\n" + "\n".join(f"- {g}" for g in goals))
-    sections = [ln[3:] for src in md for ln in src.splitlines() if ln.startswith("## ")
-                and ln[3:] not in ("Setup", "Exercises", "Next") and not ln.startswith("## Interview")]  # fmt: skip
+    sections = [ln[3:] for src in md for ln in src.splitlines() if ln.startswith("## ") and not FRAME.match(ln)]
     if sections:
         cells.append("## The lesson\n\n" + "\n".join(f"1. {s}" for s in sections))
     out = nbformat.v4.new_notebook(metadata={"title": title})
@@ -103,9 +100,10 @@ def deck_notebook(nb: nbformat.NotebookNode, stem: str, guide: Path = GUIDE) -> 
             out.cells.append(fig)
     if points := key_points(stem, guide):
         out.cells.append(nbformat.v4.new_markdown_cell("## Key points\n\n" + "\n".join(f"- {p}" for p in points)))
-    take = next((s for s in md if s.startswith("## Takeaways")), None)
+    take = next((m for s in md if (m := TAKEAWAYS.search(s))), None)
     if take:
-        out.cells.append(nbformat.v4.new_markdown_cell("## Takeaways\n\n" + _section(take, "## Takeaways")))
+        body = re.split(r"\n#{1,3} ", take.string[take.end():], maxsplit=1)[0].strip()
+        out.cells.append(nbformat.v4.new_markdown_cell("## Takeaways\n\n" + body))
     for cell in out.cells:
         cell.metadata.setdefault("slideshow", {"slide_type": "slide"})
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from html import unescape
 from pathlib import Path
 
 import nbformat
@@ -27,9 +28,8 @@ def decks(tmp_path_factory):
 
 
 def _text(html: str) -> str:
-    """The visible words of a deck: tags dropped, entities of quotes and ampersands decoded."""
-    text = re.sub(r"<[^>]+>", "", html)
-    return re.sub(r"\s+", " ", text.replace("&#39;", "'").replace("&quot;", '"').replace("&amp;", "&"))
+    """The visible words of a deck: tags dropped, entities decoded."""
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", html)))
 
 
 def _plain(markdown: str) -> str:
