@@ -53,12 +53,6 @@ STEPS: dict[str, tuple[str, str]] = {
         "yolo = DetectionModel('yolov5n.yaml', nc=2, verbose=False)\nyolo(torch.zeros(1, 3, 64, 64))",
         SETUP,
     ),
-    "peft": (
-        "import peft\n"
-        "peft.get_peft_model(torch.nn.Sequential(torch.nn.Linear(4, 4)),\n"
-        "                    peft.LoraConfig(r=2, target_modules=['0']))",
-        SETUP,
-    ),
     "torch.distributed": (
         "import tempfile\nimport accelerate  # noqa: F401\nimport torch.distributed as dist\n"
         "store = tempfile.mkdtemp()\n"
@@ -78,7 +72,7 @@ LESSONS: dict[str, tuple[str, ...]] = {
     "05_yolo_detection": ("kernel", "torch", "ultralytics"),
     "06_lstm_forecasting": ("kernel", "torch", "keras"),
     "07_domain_adaptation": ("kernel", "torch", "scikit-learn"),
-    "08_interview_prep": ("kernel", "torch", "keras", "peft"),
+    "08_interview_prep": ("kernel", "torch", "keras"),
     "09_appendix_scaling": ("kernel", "torch", "torch.distributed"),
 }
 
