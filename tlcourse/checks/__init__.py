@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..room import record
+
 
 def exercise(title: str, answer: Any, test: Callable[[Any], str | None], hint: str) -> bool:
     """Check one exercise.
@@ -19,8 +21,6 @@ def exercise(title: str, answer: Any, test: Callable[[Any], str | None], hint: s
     ``test(answer)`` returns ``None`` when the answer is right, else a message that explains the
     mistake. Returns True when right, False when not attempted (answer is ``None``).
     """
-    from ..room import record
-
     if answer is None:
         record(title, "not attempted")
         print(f"[ ] {title}: not attempted yet. Hint: {hint}")
