@@ -106,7 +106,8 @@ bench: setup
 	$(BIN)/python -m tlcourse fetch --profile cpu
 	$(BIN)/python benchmarks/bench.py
 
-# The course as a static HTML site (executed student notebooks, smoke profile by default) in build/site/.
+# The course as a static HTML site (executed student notebooks, smoke profile by default) in build/site/,
+# with a self-contained slide deck per lesson in build/site/slides/ (scripts/build_slides.py).
 site: setup
 	$(BIN)/python -m tlcourse fetch --profile $${TLCOURSE_PROFILE:-smoke}
 	$(BIN)/python scripts/build_site.py --profile $${TLCOURSE_PROFILE:-smoke}

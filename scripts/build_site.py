@@ -8,7 +8,8 @@ HTML with nbconvert's ``lab`` template (figures embedded as data URIs), and give
 to the index and the previous and next lessons, and a banner naming the profile and the date.
 Links between lessons (``03_fine_tuning.ipynb``) point to the HTML pages. ``--execute`` limits
 execution to the named notebooks (the others are rendered without outputs, marked as such).
-Outputs exist only in the build folder; the committed notebooks stay clean.
+Outputs exist only in the build folder; the committed notebooks stay clean. ``slides/`` beside the
+pages holds a short self-contained reveal.js deck per lesson (scripts/build_slides.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from datetime import date
 from pathlib import Path
 
 import nbformat
+from build_slides import write_deck  # scripts/build_slides.py: a reveal.js deck per lesson
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 
@@ -101,8 +103,10 @@ def build(out: Path, profile: str, execute_only: list[str] | None, timeout: int)
                 target = tmp_out / f"{path.stem}.html"
                 target.write_text(body, encoding="utf-8")
                 written.append(out / target.name)
+                write_deck(nb, path.stem, tmp_out / "slides")
         items = "\n".join(f'<li><a href="{stem}.html">{html.escape(stem[:2])} &middot; '
-                          f"{html.escape(title)}</a></li>" for stem, title in pages)  # fmt: skip
+                          f'{html.escape(title)}</a> (<a href="slides/{stem}.html">slides</a>)</li>'
+                          for stem, title in pages)  # fmt: skip
         (tmp_out / "index.html").write_text(
             "<!DOCTYPE html><html><head><meta charset='utf-8'><title>tlcourse</title></head>"
             "<body style='font-family:sans-serif;max-width:50em;margin:2em auto'>"

@@ -1,4 +1,4 @@
-"""The static course site: every lesson page exists, links resolve, figures are embedded."""
+"""The static course site: every lesson page and slide deck exists, links resolve, figures are embedded."""
 
 import re
 import subprocess
@@ -29,3 +29,7 @@ def test_site_builds_offline(tmp_path):
     assert all(f'href="{stem}.html"' in index for stem in lessons)
     other = next(s for s in lessons if s != "00_start_here")
     assert "Rendered without running" in (out / f"{other}.html").read_text()
+    # a slide deck per lesson, linked from the index; the executed lesson's deck carries its figure
+    assert {p.stem for p in (out / "slides").glob("*.html")} == set(lessons)
+    assert all(f'href="slides/{stem}.html"' in index for stem in lessons)
+    assert re.search(r'<img[^>]+src="data:image/png;base64,', (out / "slides" / "00_start_here.html").read_text())

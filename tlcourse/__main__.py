@@ -1,4 +1,4 @@
-"""Command line: ``python -m tlcourse fetch | bundle | import-bundle | status | doctor | build``."""
+"""Command line: ``python -m tlcourse fetch | bundle | import-bundle | status | doctor [--smoke] | room | build``."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def _absent(row: dict) -> bool:
     return row["problem"] == "not in the cache"
 
 
-def _cmd_doctor(_: argparse.Namespace) -> int:
+def _cmd_doctor(args: argparse.Namespace) -> int:
     problems = []
     try:
         profile = active_profile()
@@ -89,6 +89,15 @@ def _cmd_doctor(_: argparse.Namespace) -> int:
     if not shutil.which("apt-get"):
         print("note: apt-get not found; Debian-package sources will be skipped (URL sources remain)")
     print("\n" + ("\n".join("PROBLEM " + p for p in problems) if problems else "doctor: all good"))
+    if args.smoke:
+        from .doctor import smoke
+
+        print("\nstarting a Jupyter kernel to run a tiny step in each framework (offline) ...", flush=True)
+        ready, lines = smoke()
+        print("\n".join(lines))
+        if not ready:
+            problems.append("smoke")
+            print("doctor --smoke: some lessons cannot run here (NOT READY lines above)")
     return 1 if problems else 0
 
 
@@ -119,6 +128,20 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_room(args: argparse.Namespace) -> int:
+    from . import room
+
+    if args.action == "export":
+        if len(args.files) != 1:
+            print("room export writes one file: name exactly one (e.g. results-ana.json)", file=sys.stderr)
+            return 2
+        n = room.export(Path(args.files[0]), Path(args.workspace) if args.workspace else None, args.name)
+        print(f"wrote {args.files[0]} with {n} exercise results (a local file: hand it to your instructor)")
+        return 0
+    print(room.format_summary(room.summary([Path(f) for f in args.files])))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m tlcourse`` and the ``tlcourse`` script."""
     parser = argparse.ArgumentParser(prog="tlcourse", description=__doc__)
@@ -130,7 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--from-dir", help="take the files from this folder instead of the sources")
     p.set_defaults(func=_cmd_fetch)
     sub.add_parser("status", help="which assets are present").set_defaults(func=_cmd_status)
-    sub.add_parser("doctor", help="environment and asset check").set_defaults(func=_cmd_doctor)
+    p = sub.add_parser("doctor", help="environment and asset check")
+    p.add_argument("--smoke", action="store_true",
+                   help="also run a tiny step of every lesson's frameworks in a Jupyter kernel (offline)")
+    p.set_defaults(func=_cmd_doctor)
     p = sub.add_parser("bundle", help="write one archive of the cached assets (offline workshops)")
     p.add_argument("file")
     p.add_argument("ids", nargs="*", help="only these assets (default: all present)")
@@ -138,6 +164,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("import-bundle", help="verify and install the assets of a bundle")
     p.add_argument("file")
     p.set_defaults(func=_cmd_import)
+    p = sub.add_parser("room", help="exercise results: export yours (learner), summarise several (instructor)")
+    p.add_argument("action", choices=["export", "summary"])
+    p.add_argument("files", nargs="+", help="export: the file to write; summary: the learners' exported files")
+    p.add_argument("--workspace", help="export: the workspace folder (default: the course's workspace/)")
+    p.add_argument("--name", help="export: your name or initials in the file (default: an anonymous id)")
+    p.set_defaults(func=_cmd_room)
     p = sub.add_parser("build", help="generate notebooks/ from solutions/")
     p.add_argument("--check", action="store_true", help="only report out-of-date notebooks")
     p.add_argument("--root", default=str(REPO_ROOT))

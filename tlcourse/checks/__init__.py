@@ -3,6 +3,7 @@
 A student notebook leaves an exercise's answer as ``None``; :func:`exercise` then prints a hint
 and returns ``False`` (so the notebook still runs top to bottom). A wrong answer raises an
 ``AssertionError`` whose message says what is wrong; a right one prints why it is right.
+In a learner's workspace each outcome is also kept there, never sent anywhere (``tlcourse.room``).
 Lesson-specific checks live in submodules (``tl.checks.vision``, ``tl.checks.nlp``, ...).
 """
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+from ..room import record
 
 
 def exercise(title: str, answer: Any, test: Callable[[Any], str | None], hint: str) -> bool:
@@ -19,11 +22,14 @@ def exercise(title: str, answer: Any, test: Callable[[Any], str | None], hint: s
     mistake. Returns True when right, False when not attempted (answer is ``None``).
     """
     if answer is None:
+        record(title, "not attempted")
         print(f"[ ] {title}: not attempted yet. Hint: {hint}")
         return False
     problem = test(answer)
     if problem:
+        record(title, "wrong", problem)
         raise AssertionError(f"{title}: {problem}\nHint: {hint}")
+    record(title, "solved")
     print(f"[x] {title}: correct.")
     return True
 
