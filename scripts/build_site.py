@@ -9,6 +9,11 @@ to the index and the previous and next lessons, and a banner naming the profile 
 Links between lessons (``03_fine_tuning.ipynb``) point to the HTML pages. ``--execute`` limits
 execution to the named notebooks (the others are rendered without outputs, marked as such).
 Outputs exist only in the build folder; the committed notebooks stay clean.
+
+The site is built in a fresh folder beside ``--out`` and swapped in at the end. An existing
+``--out`` is replaced only when this script made it (it holds the marker file
+:data:`SITE_MARKER`) or it is empty; any other folder (a workspace, ``notebooks/``, your files)
+is refused before anything runs, and nothing in it is touched.
 """
 
 from __future__ import annotations
@@ -28,6 +33,39 @@ from nbconvert import HTMLExporter
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSON_LINK = re.compile(r'href="(\d\d_[A-Za-z0-9_]+)\.ipynb(#[^"]*)?"')
+SITE_MARKER = ".tlcourse-site"  # in every folder this script built: only such a folder is replaced
+
+
+def check_out(out: Path) -> None:
+    """Refuse (``SystemExit``) an ``--out`` that exists and was not built by this script.
+
+    Allowed: a path that does not exist, an empty folder, or a folder holding :data:`SITE_MARKER`.
+    """
+    if out.is_symlink():
+        raise SystemExit(f"--out {out} is a symbolic link: name a real folder (nothing was changed).")
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise SystemExit(f"--out {out} is a file, not a folder: name another folder (nothing was changed).")
+    if (out / SITE_MARKER).is_file() or not any(out.iterdir()):
+        return
+    raise SystemExit(
+        f"--out {out} exists and was not built by build_site.py (it has no {SITE_MARKER} file), so "
+        "it is not replaced: nothing in it was touched. Name a new folder (e.g. the default "
+        "build/site), or empty that one yourself first."
+    )
+
+
+def swap_in(new: Path, out: Path) -> None:
+    """Put the finished site folder ``new`` at ``out`` (checked again by :func:`check_out`)."""
+    check_out(out)
+    if out.is_dir() and any(out.iterdir()):  # an earlier site: move it aside, then rename
+        aside = Path(tempfile.mkdtemp(prefix=".site-old-", dir=out.parent))
+        os.replace(out, aside / "old")
+        os.replace(new, out)
+        shutil.rmtree(aside, ignore_errors=True)
+    else:
+        os.replace(new, out)  # a rename replaces an empty folder in one step
 
 
 def title_of(nb: nbformat.NotebookNode, fallback: str) -> str:
@@ -74,7 +112,10 @@ def build(out: Path, profile: str, execute_only: list[str] | None, timeout: int)
     unknown = sorted(set(execute_only or []) - {p.stem for p in sources})
     if unknown:
         raise SystemExit(f"--execute names unknown notebooks: {', '.join(unknown)}")
-    tmp_out = Path(tempfile.mkdtemp(prefix=".site-", dir=out.parent if out.parent.exists() else None))
+    check_out(out)  # before any notebook runs
+    tmp_out = Path(tempfile.mkdtemp(prefix=".site-", dir=out.parent))
+    (tmp_out / SITE_MARKER).write_text("built by scripts/build_site.py; the next build replaces this folder\n",
+                                       encoding="utf-8")  # fmt: skip
     exporter = HTMLExporter(template_name="lab")
     today = date.today().isoformat()
     notebooks = [(p, nbformat.read(p, as_version=4)) for p in sources]
@@ -110,9 +151,7 @@ def build(out: Path, profile: str, execute_only: list[str] | None, timeout: int)
             f"<p>The lessons with their outputs, executed in the {html.escape(profile)} profile on "
             f"{today}. Run them yourself: see the course's README.</p><ol start='0'>{items}</ol>"
             "</body></html>", encoding="utf-8")  # fmt: skip
-        if out.exists():
-            shutil.rmtree(out)
-        tmp_out.rename(out)
+        swap_in(tmp_out, out)
     finally:
         shutil.rmtree(tmp_out, ignore_errors=True)
     return written
@@ -125,7 +164,12 @@ def main() -> None:
     parser.add_argument("--execute", nargs="*", help="execute only these notebook stems")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     args = parser.parse_args()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out = args.out.expanduser().absolute()
+    check_out(args.out)
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SystemExit(f"--out {args.out}: cannot create its parent folder ({exc.strerror or exc}).") from None
     pages = build(args.out, args.profile, args.execute, args.timeout)
     print(f"site: {len(pages)} lessons in {args.out} (open {args.out / 'index.html'})")
 
