@@ -20,6 +20,7 @@ import json
 import math
 import operator
 import os
+import re
 import tempfile
 import tomllib
 from pathlib import Path
@@ -112,7 +113,7 @@ def env_int(var: str, minimum: int, maximum: int, *, error: type[Exception] = Va
     raw = os.environ.get(var, "").strip()
     if not raw:
         return None
-    if not (raw.isascii() and raw.lstrip("+-").isdigit()):
+    if not re.fullmatch(r"[+-]?[0-9]+", raw):  # ASCII digits only: int() also takes "٣" and "1_0"
         raise error(f"{var}={raw!r} is not a whole number; unset it or set a whole number in "
                     f"{minimum}..{maximum}.")  # fmt: skip
     value = int(raw)

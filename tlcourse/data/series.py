@@ -22,12 +22,15 @@ part before it (the past is known at forecast time), but their targets always li
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from ..validate import read_text, whole_number
 
 ASSET_ID = "vega_hourly_temps_2010"
 CITY_FILES = {"seattle": "seattle-temps.csv", "san_francisco": "sf-temps.csv"}
@@ -48,8 +51,15 @@ def read_temperatures(path: str | Path) -> pd.Series:
 
     The index is the parsed ``date`` column (named ``time``), in file order; nothing is sorted,
     deduplicated or filled here (:func:`check_series` and :func:`fill_gaps` do that explicitly).
+    An empty ``temp`` cell is a missing value (NaN); a value that is not a number (``50F``) is an
+    error naming the file and line, never a silent NaN. The file must be UTF-8 CSV text.
     """
-    df = pd.read_csv(path)
+    fix = f"Restore the file, or delete it and run: python -m tlcourse fetch {ASSET_ID}"
+    text = read_text(path, error=SeriesError, fix=fix)
+    try:
+        df = pd.read_csv(io.StringIO(text))
+    except (ValueError, pd.errors.ParserError) as err:  # EmptyDataError is a ValueError
+        raise SeriesError(f"{path}: not a readable CSV table ({' '.join(str(err).split())}). {fix}") from None
     missing = {"date", "temp"} - set(df.columns)
     if missing:
         raise SeriesError(f"{path}: expected columns 'date' and 'temp', missing {sorted(missing)}.")
@@ -58,6 +68,14 @@ def read_temperatures(path: str | Path) -> pd.Series:
     except (ValueError, TypeError) as err:
         raise SeriesError(f"{path}: the 'date' column does not parse as times ({err}).") from err
     temps = pd.to_numeric(df["temp"], errors="coerce")
+    unreadable = temps.isna() & df["temp"].notna()
+    if unreadable.any():
+        row = int(np.argmax(unreadable.to_numpy()))
+        raise SeriesError(
+            f"{path}, line {row + 2}: temp {df['temp'].iloc[row]!r} is not a number "
+            f"({int(unreadable.sum())} such value(s)); write plain numbers in degrees Fahrenheit "
+            "(e.g. 50 or 50.5), or leave the cell empty for a missing hour."
+        )
     return pd.Series(fahrenheit_to_celsius(temps.to_numpy(float)), index=pd.DatetimeIndex(times, name="time"),
                      name="temp_c")  # fmt: skip
 
@@ -222,11 +240,13 @@ def make_windows(values: np.ndarray, lookback: int, horizon: int) -> tuple[np.nd
     if values.ndim != 1:
         raise SeriesError(f"expected a 1-D series of values, got shape {values.shape}.")
     for name, n in (("lookback", lookback), ("horizon", horizon)):
-        if int(n) != n or n < 1:
+        n = whole_number(n, name)  # TypeError for 48.0, "48", True: numpy would fail later
+        if n < 1:
             raise SeriesError(
                 f"{name} must be a whole number >= 1, got {n!r}"
                 + (": a forecast must predict at least one future step." if name == "horizon" else ".")
             )
+    lookback, horizon = int(lookback), int(horizon)
     need = lookback + horizon
     if len(values) < need:
         raise SeriesError(
