@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -190,3 +189,292 @@ def test_write_atomic_keeps_the_old_file_and_its_mode(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         v.write_atomic(target, "newer")
     assert target.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+# --------------------------------------------------------------------- 2. validated at the door
+
+
+def lesson_file(tmp_path: Path, monkeypatch, text: str | bytes) -> Path:
+    path = tmp_path / "demo.toml"
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    monkeypatch.setattr(profiles, "LESSONS_DIR", tmp_path)
+    monkeypatch.delenv("TLCOURSE_SEED", raising=False)
+    return path
+
+
+GOOD_TOML = "[common]\nseed = 7\nlr = 0.01\n[smoke]\nepochs = 1\n[cpu]\nepochs = 5\n[full]\nepochs = 50\n"
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("seed = 7", "seed = 4.7"), r"\[common\] seed: the seed must be a whole number \(int\), got 4.7"),
+    (("seed = 7", "seed = -1"), r"\[common\] seed: the seed must be a whole number in 0..4294967295"),
+    (("seed = 7", "seed = 4294967296"), "in 0..4294967295, got 4294967296"),
+    (("seed = 7", "seed = true"), r"seed must be a whole number \(int\), got True"),
+    (("lr = 0.01", "lr = nan"), r"\[common\] lr: lr must be finite"),
+    (("lr = 0.01", "lr = -0.01"), r"lr must be finite and >= 0"),
+    (("[cpu]\nepochs = 5\n", "[cpu]\nepochs = 2.5\n"), r"\[cpu\] epochs is a decimal number \(2.5\), but \[smoke\] epochs is a whole"),
+    (("[cpu]\nepochs = 5\n", '[cpu]\nepochs = "5"\n'), r"\[cpu\] epochs is a text"),
+    (("epochs = 50", "epochs = [1, -2]"), r"epochs\[1\] must be finite and >= 0"),
+    (("[full]", "[ful]"), "unknown table.*ful"),
+    (("lr = 0.01", "lr = 0.01\nlr = 0.02"), r"demo.toml: not valid TOML \(Cannot overwrite a value.*line 4"),
+    (("lr = 0.01", "lr = 0.01,"), r"demo.toml: not valid TOML .*line 3"),
+])  # fmt: skip
+def test_lesson_toml_types_ranges_and_syntax_name_the_file(tmp_path, monkeypatch, change, message):
+    path = lesson_file(tmp_path, monkeypatch, GOOD_TOML.replace(*change))
+    with pytest.raises(ValueError, match=message) as err:
+        tl.config("demo", profile="cpu")
+    assert str(path) in str(err.value) and "git checkout demo.toml" in str(err.value)
+
+
+def test_lesson_toml_encoding_is_named(tmp_path, monkeypatch):
+    lesson_file(tmp_path, monkeypatch, GOOD_TOML.encode("utf-16"))
+    with pytest.raises(ValueError, match=r"demo.toml: the file is UTF-16 text; save it as UTF-8"):
+        tl.config("demo", profile="cpu")
+    lesson_file(tmp_path, monkeypatch, b"\xef\xbb\xbf" + GOOD_TOML.encode())  # a BOM is fine
+    assert tl.config("demo", profile="cpu").epochs == 5
+
+
+def test_every_shipped_lesson_passes_the_checks():
+    for path in sorted(profiles.LESSONS_DIR.glob("*.toml")):
+        for profile in tl.PROFILES:
+            tl.config(path.stem, profile=profile)
+
+
+def test_overrides_keep_the_settings_type(monkeypatch):
+    monkeypatch.delenv("TLCOURSE_SEED", raising=False)
+    with pytest.raises(TypeError, match=r"top_k=2.5 is a decimal number; 'start_here' expects a whole number"):
+        tl.config("start_here", profile="smoke", top_k=2.5)
+    with pytest.raises(ValueError, match="top_k must be finite and >= 0"):
+        tl.config("start_here", profile="smoke", top_k=-3)
+    assert tl.config("start_here", profile="smoke", top_k=5).top_k == 5
+
+
+@pytest.mark.parametrize("value", ["-1", "4294967296", str(2**64), "4.0", "abc", "--1", "\u0663", "1_0"])
+def test_tlcourse_seed_outside_numpys_range_is_refused_by_name(monkeypatch, value):
+    monkeypatch.setenv("TLCOURSE_SEED", value)
+    with pytest.raises(ValueError, match="TLCOURSE_SEED=.*(outside 0..4294967295|not a whole number)"):
+        tl.config("start_here", profile="smoke")
+
+
+def test_tlcourse_seed_edges_are_accepted(monkeypatch):
+    for value, seed in (("0", 0), (" 4294967295 ", 2**32 - 1), ("", 42)):
+        monkeypatch.setenv("TLCOURSE_SEED", value)
+        assert tl.config("start_here", profile="smoke").seed == seed
+
+
+@pytest.fixture
+def bank_file(tmp_path: Path) -> Path:
+    return tmp_path / "interview_bank.json"
+
+
+def test_interview_bank_with_a_bom_loads(bank_file):
+    bank_file.write_bytes(b"\xef\xbb\xbf" + iv.BANK_FILE.read_bytes())
+    assert len(iv.load_bank(bank_file)) == len(iv.load_bank())
+
+
+@pytest.mark.parametrize(("mangle", "message"), [
+    (lambda raw: raw[: len(raw) // 2], r"interview_bank.json, line \d+, column \d+: not valid JSON"),
+    (lambda raw: raw.decode().encode("utf-16"), "interview_bank.json: the file is UTF-16 text"),
+    (lambda raw: raw.decode().encode("utf-16-le"), "interview_bank.json, line 1: NUL bytes"),
+    (lambda raw: raw.replace(b'"id": "', b'"id": ["', 1).replace(b'",', b'"],', 1), "must be text"),
+    (lambda raw: b"{}", "must be a non-empty JSON list"),
+    (lambda raw: b"", "line 1, column 1: not valid JSON"),
+])  # fmt: skip
+def test_damaged_interview_bank_names_the_file_and_what_to_do(bank_file, mangle, message):
+    bank_file.write_bytes(mangle(iv.BANK_FILE.read_bytes()))
+    with pytest.raises(ValueError, match=message) as err:
+        iv.load_bank(bank_file)
+    assert "git checkout interview_bank.json" in str(err.value)
+
+
+def test_quiz_field_types_are_checked(tmp_path):
+    data = json.loads(iv.QUIZ_FILE.read_text())
+    data[0]["options"][0]["text"] = 3
+    path = tmp_path / "interview_quiz.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="interview_quiz.json: quiz entry 0.*must be text"):
+        iv.load_quiz(path)
+    data = json.loads(iv.QUIZ_FILE.read_text())
+    data[1]["id"] = {"a": 1}  # unhashable: a TypeError deep in the validator before
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="field 'id' must be text"):
+        iv.load_quiz(path)
+
+
+def test_bank_lesson_must_name_a_notebook(tmp_path):
+    data = json.loads(iv.BANK_FILE.read_text())
+    data[0]["lesson"] = "../tlcourse/x"
+    with pytest.raises(ValueError, match="is not a notebook name"):
+        iv.validate_bank(data)
+
+
+def yolo(tmp_path: Path, yaml_text: str = "names: [a, b]\ntrain: images/train\nval: images/val\n") -> Path:
+    for split in ("train", "val"):
+        (tmp_path / "images" / split).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "labels" / split).mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 8)).save(tmp_path / "images" / split / "x.png")
+        (tmp_path / "labels" / split / "x.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (tmp_path / "data.yaml").write_text(yaml_text)
+    return tmp_path / "data.yaml"
+
+
+def test_a_good_yolo_dataset_still_passes(tmp_path):
+    reports = det.check_dataset(yolo(tmp_path))
+    assert {s: r.n_boxes for s, r in reports.items()} == {"train": 1, "val": 1}
+    reports = det.check_dataset(yolo(tmp_path, "nc: 2\nnames: {1: b, 0: a}\ntrain: images/train\nval: images/val\n"))
+    assert reports["train"].class_counts(2) == [1, 0]
+
+
+@pytest.mark.parametrize(("yaml_text", "message"), [
+    ("names: person\ntrain: images/train\nval: images/val\n", "'names' must be a list of class names"),
+    ("nc: 3\nnames: [a, b]\ntrain: images/train\nval: images/val\n", "nc: 3 but 'names' lists 2 classes"),
+    ("nc: '2'\nnames: [a, b]\ntrain: images/train\nval: images/val\n", "nc: '2' but 'names' lists 2"),
+    ("names: {0: a, x: b}\ntrain: images/train\nval: images/val\n", "class ids must be 0..1"),
+    ("names: [a, '']\ntrain: images/train\nval: images/val\n", "every class name must be non-empty text"),
+    ("names: [a, b]\ntrain: [images/train]\nval: images/val\n", "'train' must be one folder"),
+    ("names: [a, b]\ntrain: images/train\nval: images/val\npath: 3\n", "'path' must be one folder"),
+    ("names: [a, b\ntrain: images/train\n", "not valid YAML"),
+])  # fmt: skip
+def test_data_yaml_is_checked(tmp_path, yaml_text, message):
+    data = yolo(tmp_path, yaml_text)
+    with pytest.raises(det.LabelError, match=message) as err:
+        det.check_dataset(data)
+    assert str(data) in str(err.value)
+
+
+def test_data_yaml_in_utf16_names_the_file(tmp_path):
+    data = yolo(tmp_path)
+    data.write_bytes(data.read_text().encode("utf-16"))
+    with pytest.raises(det.LabelError, match=r"data.yaml: the file is UTF-16 text"):
+        det.check_dataset(data)
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "text"])
+def test_images_are_opened_and_verified(tmp_path, damage):
+    data = yolo(tmp_path)
+    img = tmp_path / "images" / "val" / "x.png"
+    raw = img.read_bytes()
+    img.write_bytes({"empty": b"", "truncated": raw[:40], "text": b"not an image at all"}[damage])
+    with pytest.raises(det.LabelError, match=r"val/x.png: not a readable image") as err:
+        det.check_dataset(data)
+    if damage == "empty":
+        assert "an empty file" in str(err.value)
+
+
+def test_same_stem_images_are_refused(tmp_path):
+    data = yolo(tmp_path)
+    Image.new("RGB", (8, 8)).save(tmp_path / "images" / "train" / "x.jpg")
+    with pytest.raises(det.LabelError, match=r"x.jpg and x.png: two images with one name stem share the label"):
+        det.check_dataset(data)
+
+
+def test_a_training_split_without_boxes_is_refused(tmp_path):
+    data = yolo(tmp_path)
+    (tmp_path / "labels" / "train" / "x.txt").unlink()
+    with pytest.warns(UserWarning, match="no label file"), pytest.raises(det.LabelError, match="the training split .* has no boxes at all"):
+        det.check_dataset(data)
+    (tmp_path / "labels" / "train" / "x.txt").write_text("\n")  # an empty label file: no boxes either
+    with pytest.raises(det.LabelError, match="has no boxes at all"):
+        det.check_dataset(data)
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ("0 0.5 0.5 0.2 0.2\n".encode("utf-16"), "x.txt: the file is UTF-16 text"),
+    ("0 0.5 0.5 0.2 0.2\n".encode("utf-16-le"), "x.txt, line 1: NUL bytes"),
+    (b"0 0.5 0.5 0.2 0.2\n\x89PNG\xff\xfe", r"x.txt, line 2: not valid UTF-8"),
+])  # fmt: skip
+def test_label_files_that_are_not_utf8_text_are_named(tmp_path, raw, message):
+    data = yolo(tmp_path)
+    (tmp_path / "labels" / "val" / "x.txt").write_bytes(raw)
+    with pytest.raises(det.LabelError, match=message):
+        det.check_dataset(data)
+
+
+def test_an_unparseable_temperature_is_an_error_naming_the_line(tmp_path):
+    csv = tmp_path / "t.csv"
+    csv.write_text("date,temp\n2010/01/01 00:00,32\n2010/01/01 01:00,50F\n2010/01/01 02:00,\n")
+    with pytest.raises(S.SeriesError, match=r"t.csv, line 3: temp '50F' is not a number \(1 such value"):
+        S.read_temperatures(csv)
+    csv.write_text("date,temp\n2010/01/01 00:00,32\n2010/01/01 01:00,\n2010/01/01 02:00,50\n")
+    assert S.read_temperatures(csv).isna().tolist() == [False, True, False]  # an empty cell is a missing hour
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ("date,temp\n2010/01/01 00:00,32\n".encode("utf-16"), "t.csv: the file is UTF-16 text"),
+    (b"date,temp\n2010/01/01 00:00,32\n\x00\x01\x02", r"t.csv, line 3: NUL bytes"),
+    (b"", "t.csv: not a readable CSV table"),
+    (b'date,temp\n"2010/01/01 00:00,32\n', "t.csv: not a readable CSV table"),
+])  # fmt: skip
+def test_csv_encodings_and_damage_name_the_file(tmp_path, raw, message):
+    csv = tmp_path / "t.csv"
+    csv.write_bytes(raw)
+    with pytest.raises(S.SeriesError, match=message):
+        S.read_temperatures(csv)
+
+
+# --------------------------------------------------------------------- 3. fail before work is spent
+
+
+def course_root(tmp_path: Path) -> Path:
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    for name in ("00_a", "01_b", "02_c"):
+        cells = [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                  "source": f"# STUB: x = None\n# BEGIN SOLUTION\nx = '{name} answer line'\n# END SOLUTION\n"
+                            'tl.checks.exercise("E1", x, lambda a: None)'}]
+        (tmp_path / "solutions" / f"{name}.ipynb").write_text(json.dumps({"cells": cells, "metadata": {},
+                                                                          "nbformat": 4, "nbformat_minor": 5}))
+        (tmp_path / "notebooks" / f"{name}.ipynb").write_text("old student copy")
+    return tmp_path
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda raw: raw.replace("# END SOLUTION", ""), r"02_c.ipynb, cell 0: '# BEGIN SOLUTION' without END"),
+    (lambda raw: raw[:30], r"02_c.ipynb, line 1, column \d+: not valid JSON"),
+    (lambda raw: raw.replace('"cells"', '"cellz"'), r"02_c.ipynb: not a notebook"),
+    (lambda raw: raw.replace("# STUB: x = None\\n", ""), r"02_c.ipynb: cell 0 calls an exercise check but has no"),
+])  # fmt: skip
+def test_build_checks_every_solution_before_writing_any(tmp_path, damage, message, capsys):
+    root = course_root(tmp_path)
+    bad = root / "solutions" / "02_c.ipynb"
+    bad.write_text(damage(bad.read_text()))
+    before = {p: p.read_bytes() for p in root.rglob("*.ipynb")}
+    with pytest.raises(nbbuild.BuildError, match=message):
+        nbbuild.build(root)
+    assert {p: p.read_bytes() for p in root.rglob("*.ipynb")} == before
+    from tlcourse.__main__ import main
+
+    assert main(["build", "--root", str(root)]) == 1
+    err = capsys.readouterr().err
+    assert "no notebook was written" in err and "Traceback" not in err
+    assert {p: p.read_bytes() for p in root.rglob("*.ipynb")} == before
+    bad.write_text(before[root / "solutions" / "01_b.ipynb"].decode().replace("01_b", "02_c"))
+    assert nbbuild.build(root) == ["00_a.ipynb", "01_b.ipynb", "02_c.ipynb"]
+    assert sorted(p.name for p in (root / "notebooks").iterdir()) == ["00_a.ipynb", "01_b.ipynb", "02_c.ipynb"]
+
+
+# --------------------------------------------------------------------- 4. asset layer
+
+
+def test_a_bundle_from_another_manifest_says_so(tmp_path):
+    from assets_helpers import PAYLOAD, manifest
+
+    from tlcourse import assets
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "blob.bin").write_bytes(PAYLOAD)
+    sha = assets.sha256_file(src / "blob.bin")
+    old = manifest([{"name": "blob.bin", "sha256": sha, "size": len(PAYLOAD)}], [{"kind": "dir", "path": str(src)}])
+    assets.fetch("blob", manifest=old, cache=tmp_path / "a", progress=False)
+    out = tmp_path / "room.tar"
+    assets.bundle(out, cache=tmp_path / "a", manifest=old)
+    changed = [{"name": "blob.bin", "sha256": "0" * 64, "size": len(PAYLOAD)},  # upstream re-released
+               {"name": "blob.bin", "sha256": sha, "size": len(PAYLOAD) + 1},
+               {"name": "other.bin", "sha256": sha, "size": len(PAYLOAD)}]  # fmt: skip
+    for files in ([changed[0]], [changed[1]], [changed[2]], [changed[0], changed[2]]):
+        new = manifest(files, [{"kind": "dir", "path": str(src)}])
+        with pytest.raises(assets.BundleError, match="bundled by another version of the course.*git pull") as err:
+            assets.import_bundle(out, cache=tmp_path / "b", manifest=new)
+        assert "Copy the bundle again" not in str(err.value)
+    assert assets.import_bundle(out, cache=tmp_path / "b", manifest=old) == ["blob"]
