@@ -39,7 +39,8 @@ SITE_MARKER = ".tlcourse-site"  # in every folder this script built: only such a
 def check_out(out: Path) -> None:
     """Refuse (``SystemExit``) an ``--out`` that exists and was not built by this script.
 
-    Allowed: a path that does not exist, an empty folder, or a folder holding :data:`SITE_MARKER`.
+    Allowed: a path that does not exist, an empty folder, or a folder holding :data:`SITE_MARKER`
+    and nothing but the ``.html`` pages the script writes (a file a learner added there is kept).
     """
     if out.is_symlink():
         raise SystemExit(f"--out {out} is a symbolic link: name a real folder (nothing was changed).")
@@ -47,7 +48,17 @@ def check_out(out: Path) -> None:
         return
     if not out.is_dir():
         raise SystemExit(f"--out {out} is a file, not a folder: name another folder (nothing was changed).")
-    if (out / SITE_MARKER).is_file() or not any(out.iterdir()):
+    if (out / SITE_MARKER).is_file():
+        foreign = sorted(p.name for p in out.iterdir() if p.name != SITE_MARKER
+                         and not (p.suffix == ".html" and p.is_file() and not p.is_symlink()))  # fmt: skip
+        if not foreign:
+            return
+        raise SystemExit(
+            f"--out {out} is a site this script built, but it now also holds {', '.join(foreign[:3])}"
+            f"{' ...' if len(foreign) > 3 else ''}, which it did not write; move that away first "
+            "(nothing was changed)."
+        )
+    if not any(out.iterdir()):
         return
     raise SystemExit(
         f"--out {out} exists and was not built by build_site.py (it has no {SITE_MARKER} file), so "

@@ -81,6 +81,10 @@ def test_site_replaces_only_its_own_or_an_empty_folder(site, tmp_path):
     for foreign in (ROOT / "notebooks", ROOT):
         with pytest.raises(SystemExit, match="was not built by build_site.py"):
             site.check_out(foreign)
+    (out / "my_notes.txt").write_text("mine")  # added to a built site: that site is no longer replaced
+    with pytest.raises(SystemExit, match="also holds my_notes.txt, which it did not write"):
+        site.swap_in(built("four"), out)
+    assert (out / "my_notes.txt").read_text() == "mine" and (out / "index.html").read_text() == "two"
     afile = tmp_path / "afile"
     afile.write_text("x")
     with pytest.raises(SystemExit, match="is a file"):
@@ -260,6 +264,15 @@ def test_tlcourse_seed_edges_are_accepted(monkeypatch):
     for value, seed in (("0", 0), (" 4294967295 ", 2**32 - 1), ("", 42)):
         monkeypatch.setenv("TLCOURSE_SEED", value)
         assert tl.config("start_here", profile="smoke").seed == seed
+
+
+def test_make_lab_reads_the_profile_without_a_traceback():
+    """`make lab` asks `python -m tlcourse profile` (it was `python -c ...`, a traceback for a bad value)."""
+    assert "-m tlcourse profile" in (ROOT / "Makefile").read_text()
+    for value, rc, out in (("turbo", 1, "TLCOURSE_PROFILE='turbo' is not a profile"), (" Smoke ", 0, "smoke")):
+        run = subprocess.run([sys.executable, "-m", "tlcourse", "profile"], capture_output=True, text=True,
+                             env={**os.environ, "TLCOURSE_PROFILE": value}, timeout=60)  # fmt: skip
+        assert run.returncode == rc and out in run.stdout + run.stderr and "Traceback" not in run.stderr
 
 
 @pytest.fixture
