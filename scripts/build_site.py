@@ -12,7 +12,7 @@ Outputs exist only in the build folder; the committed notebooks stay clean.
 
 The site is built in a fresh folder beside ``--out`` and swapped in at the end. An existing
 ``--out`` is replaced only when this script made it (it holds the marker file
-:data:`SITE_MARKER`) or it is empty; any other folder (a workspace, ``notebooks/``, your files)
+:data:`SITE_MARKER` and only the pages) or it is empty; any other folder (a workspace, ``notebooks/``, your files)
 is refused before anything runs, and nothing in it is touched.
 """
 
@@ -34,13 +34,15 @@ from nbconvert import HTMLExporter
 ROOT = Path(__file__).resolve().parent.parent
 LESSON_LINK = re.compile(r'href="(\d\d_[A-Za-z0-9_]+)\.ipynb(#[^"]*)?"')
 SITE_MARKER = ".tlcourse-site"  # in every folder this script built: only such a folder is replaced
+SITE_PAGE = re.compile(r"^(index|\d\d_[A-Za-z0-9_]+)\.html$")  # the pages it writes
 
 
 def check_out(out: Path) -> None:
     """Refuse (``SystemExit``) an ``--out`` that exists and was not built by this script.
 
-    Allowed: a path that does not exist, an empty folder, or a folder holding :data:`SITE_MARKER`
-    and nothing but the ``.html`` pages the script writes (a file a learner added there is kept).
+    Allowed: a path that does not exist, an empty folder, or a folder holding only the pages the
+    script writes (``index.html``, ``NN_name.html``) and :data:`SITE_MARKER` (a site built before
+    the marker existed has the pages only). A folder with any other file is kept as it is.
     """
     if out.is_symlink():
         raise SystemExit(f"--out {out} is a symbolic link: name a real folder (nothing was changed).")
@@ -48,9 +50,9 @@ def check_out(out: Path) -> None:
         return
     if not out.is_dir():
         raise SystemExit(f"--out {out} is a file, not a folder: name another folder (nothing was changed).")
+    pages = [p for p in out.iterdir() if p.is_file() and not p.is_symlink() and SITE_PAGE.match(p.name)]
     if (out / SITE_MARKER).is_file():
-        foreign = sorted(p.name for p in out.iterdir() if p.name != SITE_MARKER
-                         and not (p.suffix == ".html" and p.is_file() and not p.is_symlink()))  # fmt: skip
+        foreign = sorted({p.name for p in out.iterdir()} - {p.name for p in pages} - {SITE_MARKER})
         if not foreign:
             return
         raise SystemExit(
@@ -58,7 +60,7 @@ def check_out(out: Path) -> None:
             f"{' ...' if len(foreign) > 3 else ''}, which it did not write; move that away first "
             "(nothing was changed)."
         )
-    if not any(out.iterdir()):
+    if len(pages) == len(list(out.iterdir())):  # empty, or a site from before the marker: pages only
         return
     raise SystemExit(
         f"--out {out} exists and was not built by build_site.py (it has no {SITE_MARKER} file), so "

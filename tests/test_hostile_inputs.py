@@ -74,6 +74,10 @@ def test_site_replaces_only_its_own_or_an_empty_folder(site, tmp_path):
     site.swap_in(built("one"), out)  # absent
     site.swap_in(built("two"), out)  # made by the script
     assert (out / "index.html").read_text() == "two" and sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+    (out / "notes.html").write_text("a page of mine")  # not a name the script writes
+    with pytest.raises(SystemExit, match="also holds notes.html"):
+        site.check_out(out)
+    (out / "notes.html").unlink()
     empty = tmp_path / "empty"
     empty.mkdir()
     site.swap_in(built("three"), empty)
@@ -81,6 +85,12 @@ def test_site_replaces_only_its_own_or_an_empty_folder(site, tmp_path):
     for foreign in (ROOT / "notebooks", ROOT):
         with pytest.raises(SystemExit, match="was not built by build_site.py"):
             site.check_out(foreign)
+    legacy = tmp_path / "legacy"  # built before the marker: lesson pages only
+    legacy.mkdir()
+    (legacy / "index.html").write_text("old")
+    (legacy / "03_fine_tuning.html").write_text("old")
+    site.swap_in(built("legacy"), legacy)
+    assert (legacy / "index.html").read_text() == "legacy" and not (legacy / "03_fine_tuning.html").exists()
     (out / "my_notes.txt").write_text("mine")  # added to a built site: that site is no longer replaced
     with pytest.raises(SystemExit, match="also holds my_notes.txt, which it did not write"):
         site.swap_in(built("four"), out)
@@ -266,13 +276,16 @@ def test_tlcourse_seed_edges_are_accepted(monkeypatch):
         assert tl.config("start_here", profile="smoke").seed == seed
 
 
-def test_make_lab_reads_the_profile_without_a_traceback():
+def test_make_lab_reads_the_profile_without_a_traceback(monkeypatch, capsys):
     """`make lab` asks `python -m tlcourse profile` (it was `python -c ...`, a traceback for a bad value)."""
+    from tlcourse.__main__ import main
+
     assert "-m tlcourse profile" in (ROOT / "Makefile").read_text()
-    for value, rc, out in (("turbo", 1, "TLCOURSE_PROFILE='turbo' is not a profile"), (" Smoke ", 0, "smoke")):
-        run = subprocess.run([sys.executable, "-m", "tlcourse", "profile"], capture_output=True, text=True,
-                             env={**os.environ, "TLCOURSE_PROFILE": value}, timeout=60)  # fmt: skip
-        assert run.returncode == rc and out in run.stdout + run.stderr and "Traceback" not in run.stderr
+    for value, rc, out in (("turbo", 1, "TLCOURSE_PROFILE='turbo' is not a profile"), (" Smoke ", 0, "smoke\n")):
+        monkeypatch.setenv("TLCOURSE_PROFILE", value)
+        assert main(["profile"]) == rc
+        captured = capsys.readouterr()
+        assert out in captured.out + captured.err and "Traceback" not in captured.err
 
 
 @pytest.fixture
