@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -419,7 +421,7 @@ def test_label_files_that_are_not_utf8_text_are_named(tmp_path, raw, message):
 def test_an_unparseable_temperature_is_an_error_naming_the_line(tmp_path):
     csv = tmp_path / "t.csv"
     csv.write_text("date,temp\n2010/01/01 00:00,32\n2010/01/01 01:00,50F\n2010/01/01 02:00,\n")
-    with pytest.raises(S.SeriesError, match=r"t.csv, line 3: temp '50F' is not a number \(1 such value"):
+    with pytest.raises(S.SeriesError, match=r"t.csv, line 3: temp '50F' is not a finite number \(1 such value"):
         S.read_temperatures(csv)
     csv.write_text("date,temp\n2010/01/01 00:00,32\n2010/01/01 01:00,\n2010/01/01 02:00,50\n")
     assert S.read_temperatures(csv).isna().tolist() == [False, True, False]  # an empty cell is a missing hour
@@ -436,6 +438,41 @@ def test_csv_encodings_and_damage_name_the_file(tmp_path, raw, message):
     csv.write_bytes(raw)
     with pytest.raises(S.SeriesError, match=message):
         S.read_temperatures(csv)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("date,temp\n2010/01/01 00:00,50,7\n", "t.csv: not a readable CSV table"),  # was: date '50', temp 7
+    ("date,temp\n2010/01/01 00:00,inf\n", "line 2: temp 'inf' is not a finite number"),
+    ("date,temp\n2010/01/01 00:00,1e400\n", "line 2: temp 'inf' is not a finite number"),
+])  # fmt: skip
+def test_csv_rows_are_never_shifted_or_overflowed(tmp_path, text, message):
+    csv = tmp_path / "t.csv"
+    csv.write_text(text)
+    with pytest.raises(S.SeriesError, match=message):
+        S.read_temperatures(csv)
+
+
+def test_series_helpers_refuse_wrong_types_by_name():
+    with pytest.raises(S.SeriesError, match="the values must be numbers"):
+        S.make_windows(np.array(["a", "b", "c", "d"]), 2, 1)
+    holey = pd.Series([1.0, np.nan, 3.0], index=pd.date_range("2010", periods=3, freq="h"))
+    with pytest.raises(TypeError, match="max_gap must be a whole number"):
+        S.fill_gaps(holey, max_gap="1")
+    with pytest.raises(S.SeriesError, match="max_gap must be a whole number >= 0"):
+        S.fill_gaps(holey, max_gap=-1)
+
+
+def test_more_damage_at_the_door(tmp_path, monkeypatch):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(ws.WorkspaceError, match="is a file, not a folder"):
+        ws.sync(afile)
+    deep = tmp_path / "interview_bank.json"
+    deep.write_text("[" * 100_000)
+    with pytest.raises(ValueError, match="interview_bank.json: nested too deeply"):
+        iv.load_bank(deep)
+    with pytest.raises(ValueError, match="No lesson '../lessons/start_here'"):
+        tl.config("../lessons/start_here", profile="cpu")
 
 
 # --------------------------------------------------------------------- 3. fail before work is spent

@@ -17,6 +17,7 @@ in ``0..2**32-1`` (NumPy's range). ``TLCOURSE_SEED`` must lie in the same range.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,7 +124,7 @@ def validate_table(table: dict[str, Any], path: Path) -> dict[str, Any]:
 def lesson_table(lesson: str) -> dict[str, Any]:
     """The TOML of one lesson (all profiles), checked by :func:`validate_table`."""
     path = LESSONS_DIR / f"{lesson}.toml"
-    if not path.is_file():
+    if not re.fullmatch(r"[a-z0-9_]+", lesson) or not path.is_file():
         known = ", ".join(sorted(p.stem for p in LESSONS_DIR.glob("*.toml")))
         raise ValueError(f"No lesson {lesson!r}; known lessons: {known}.")
     table = load_toml(path, fix=f"Fix the file (or restore it: git checkout {path.name}).")

@@ -62,6 +62,8 @@ def load_json(path: str | os.PathLike[str], *, error: type[Exception] = ValueErr
     text = read_text(path, error=error, fix=fix)
     try:
         return json.loads(text)
+    except RecursionError:
+        raise error(f"{path}: nested too deeply to be a data file of the course.{f' {fix}' if fix else ''}") from None
     except json.JSONDecodeError as exc:
         tail = f" {fix}" if fix else ""
         raise error(f"{path}, line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})."

@@ -59,6 +59,9 @@ def check_workspace(workspace: Path, course: Path | None = None) -> None:
     ``make reset WORKSPACE=notebooks`` would otherwise move the course's copy aside and hand it
     out later as the course's; ``WORKSPACE=solutions`` would overwrite a solution.
     """
+    if workspace.exists() and not workspace.is_dir():
+        raise WorkspaceError(f"WORKSPACE {workspace} is a file, not a folder: name a folder (it is created "
+                             "if missing), or leave WORKSPACE unset for the default workspace/.")  # fmt: skip
     here = workspace.expanduser().resolve()
     course = (course or COURSE_ROOT / "notebooks").resolve()
     protected = [course, *(COURSE_ROOT / name for name in COURSE_FOLDERS)]

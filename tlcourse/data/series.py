@@ -23,6 +23,7 @@ part before it (the past is known at forecast time), but their targets always li
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,8 +58,10 @@ def read_temperatures(path: str | Path) -> pd.Series:
     fix = f"Restore the file, or delete it and run: python -m tlcourse fetch {ASSET_ID}"
     text = read_text(path, error=SeriesError, fix=fix)
     try:
-        df = pd.read_csv(io.StringIO(text))
-    except (ValueError, pd.errors.ParserError) as err:  # EmptyDataError is a ValueError
+        with warnings.catch_warnings():  # a row with an extra field: an error, not a shifted row
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(io.StringIO(text), index_col=False)
+    except (ValueError, pd.errors.ParserError, pd.errors.ParserWarning) as err:  # EmptyDataError: a ValueError
         raise SeriesError(f"{path}: not a readable CSV table ({' '.join(str(err).split())}). {fix}") from None
     missing = {"date", "temp"} - set(df.columns)
     if missing:
@@ -68,11 +71,12 @@ def read_temperatures(path: str | Path) -> pd.Series:
     except (ValueError, TypeError) as err:
         raise SeriesError(f"{path}: the 'date' column does not parse as times ({err}).") from err
     temps = pd.to_numeric(df["temp"], errors="coerce")
-    unreadable = temps.isna() & df["temp"].notna()
+    unreadable = (temps.isna() | ~np.isfinite(temps.to_numpy(float))) & df["temp"].notna()
     if unreadable.any():
         row = int(np.argmax(unreadable.to_numpy()))
+        raw = df["temp"].iloc[row]
         raise SeriesError(
-            f"{path}, line {row + 2}: temp {df['temp'].iloc[row]!r} is not a number "
+            f"{path}, line {row + 2}: temp {raw if isinstance(raw, str) else format(raw, 'g')!r} is not a finite number "
             f"({int(unreadable.sum())} such value(s)); write plain numbers in degrees Fahrenheit "
             "(e.g. 50 or 50.5), or leave the cell empty for a missing hour."
         )
@@ -140,8 +144,7 @@ def fill_gaps(s: pd.Series, freq: str = FREQ, max_gap: int = 1) -> tuple[pd.Seri
     series) raises :class:`SeriesError`. Duplicated or unsorted times are errors, not fixed here.
     Returns ``(filled series, the time stamps that were filled)``.
     """
-    if max_gap < 0:
-        raise SeriesError(f"max_gap must be >= 0, got {max_gap}.")
+    max_gap = whole_number(max_gap, "max_gap", minimum=0, error=SeriesError)
     if not isinstance(s, pd.Series) or not isinstance(s.index, pd.DatetimeIndex):
         raise SeriesError("expected a pandas Series with a DatetimeIndex (time stamps as index).")
     if s.index.has_duplicates or not s.index.is_monotonic_increasing:
@@ -253,7 +256,11 @@ def make_windows(values: np.ndarray, lookback: int, horizon: int) -> tuple[np.nd
             f"a window of lookback {lookback} + horizon {horizon} = {need} steps is longer than the "
             f"series ({len(values)} steps): shorten the window or use more data."
         )
-    if not np.isfinite(values.astype(float)).all():
+    try:
+        numbers = values.astype(float)
+    except (TypeError, ValueError):
+        raise SeriesError(f"the values must be numbers, got dtype {values.dtype}.") from None
+    if not np.isfinite(numbers).all():
         raise SeriesError("the values contain NaN or inf: run check_series / fill_gaps first.")
     idx = np.arange(len(values) - need + 1)[:, None] + np.arange(need)[None, :]
     win = values.astype(np.float32)[idx]
