@@ -170,12 +170,19 @@ def build(out: Path, profile: str, execute_only: list[str] | None, timeout: int)
     return written
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds >= 1")
+    return int(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--profile", default="smoke", choices=["smoke", "cpu", "full"])
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "site")
     parser.add_argument("--execute", nargs="*", help="execute only these notebook stems")
-    parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    parser.add_argument("--timeout", type=positive_int, default=3600, help="seconds per cell")
     args = parser.parse_args()
     args.out = args.out.expanduser().absolute()
     check_out(args.out)

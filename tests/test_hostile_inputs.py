@@ -97,6 +97,10 @@ def test_site_replaces_only_its_own_or_an_empty_folder(site, tmp_path):
     with pytest.raises(SystemExit, match="also holds my_notes.txt, which it did not write"):
         site.swap_in(built("four"), out)
     assert (out / "my_notes.txt").read_text() == "mine" and (out / "index.html").read_text() == "two"
+    with pytest.raises(SystemExit), pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sys, "argv", ["build_site.py", "--timeout", "-5", "--out", str(tmp_path / "t")])
+        mp.setattr(site, "build", lambda *a: pytest.fail("built with a negative timeout"))
+        site.main()
     afile = tmp_path / "afile"
     afile.write_text("x")
     with pytest.raises(SystemExit, match="is a file"):
@@ -327,6 +331,14 @@ def test_quiz_field_types_are_checked(tmp_path):
     path.write_text(json.dumps(data))
     with pytest.raises(ValueError, match="field 'id' must be text"):
         iv.load_quiz(path)
+
+
+def test_quiz_answer_takes_an_option_number_only():
+    quiz = iv.Quiz(iv.load_quiz())
+    item = quiz.items[0]
+    with pytest.raises(TypeError, match=f"{item.id}: the choice must be a whole number"):
+        quiz.answer(item.id, 1.0)  # was: a raw "tuple indices must be integers" after the range check
+    assert quiz.answer(item.id, item.correct).startswith("Right.")
 
 
 def test_bank_lesson_must_name_a_notebook(tmp_path):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .validate import load_json
+from .validate import load_json, whole_number
 
 HERE = Path(__file__).resolve().parent
 BANK_FILE = HERE / "interview_bank.json"
@@ -171,6 +171,7 @@ class Quiz:
         item = next((q for q in self.items if q.id == item_id), None)
         if item is None:
             raise KeyError(f"no quiz question {item_id!r}")
+        choice = whole_number(choice, f"{item_id}: the choice")
         if not 0 <= choice < len(item.options):
             raise ValueError(f"{item_id}: choose an option 0..{len(item.options) - 1}, not {choice}")
         self.answers[item_id] = choice
