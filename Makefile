@@ -57,7 +57,8 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 # first start, never overwritten afterwards; lessons a course update adds appear beside your files.
 # An asset that cannot be fetched does not keep the course closed: the lesson that needs it says so.
 lab: setup
-	$(BIN)/python -m tlcourse fetch --profile $$($(BIN)/python -c "import tlcourse as t; print(t.active_profile())") \
+	@$(BIN)/python -m tlcourse profile >/dev/null  # a bad TLCOURSE_PROFILE stops here, in one line
+	$(BIN)/python -m tlcourse fetch --profile $$($(BIN)/python -m tlcourse profile) \
 	  || echo "make lab: some assets are missing (see above); the lessons that need them will say what to do." >&2
 	$(BIN)/python -m tlcourse.workspace --workspace "$(WORKSPACE)" sync
 	$(BIN)/jupyter lab --notebook-dir="$(WORKSPACE)" $(ROOT_ARG) $(LAB_ARGS)

@@ -10,6 +10,11 @@ Links between lessons (``03_fine_tuning.ipynb``) point to the HTML pages. ``--ex
 execution to the named notebooks (the others are rendered without outputs, marked as such).
 Outputs exist only in the build folder; the committed notebooks stay clean. ``slides/`` beside the
 pages holds a short self-contained reveal.js deck per lesson (scripts/build_slides.py).
+
+The site is built in a fresh folder beside ``--out`` and swapped in at the end. An existing
+``--out`` is replaced only when this script made it (it holds the marker file
+:data:`SITE_MARKER` and only the pages) or it is empty; any other folder (a workspace, ``notebooks/``, your files)
+is refused before anything runs, and nothing in it is touched.
 """
 
 from __future__ import annotations
@@ -30,6 +35,52 @@ from nbconvert import HTMLExporter
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSON_LINK = re.compile(r'href="(\d\d_[A-Za-z0-9_]+)\.ipynb(#[^"]*)?"')
+SITE_MARKER = ".tlcourse-site"  # in every folder this script built: only such a folder is replaced
+SITE_PAGE = re.compile(r"^(index|\d\d_[A-Za-z0-9_]+)\.html$")  # the pages it writes
+
+
+def check_out(out: Path) -> None:
+    """Refuse (``SystemExit``) an ``--out`` that exists and was not built by this script.
+
+    Allowed: a path that does not exist, an empty folder, or a folder holding only the pages the
+    script writes (``index.html``, ``NN_name.html``) and :data:`SITE_MARKER` (a site built before
+    the marker existed has the pages only). A folder with any other file is kept as it is.
+    """
+    if out.is_symlink():
+        raise SystemExit(f"--out {out} is a symbolic link: name a real folder (nothing was changed).")
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise SystemExit(f"--out {out} is a file, not a folder: name another folder (nothing was changed).")
+    pages = [p for p in out.iterdir() if p.is_file() and not p.is_symlink() and SITE_PAGE.match(p.name)]
+    if (out / SITE_MARKER).is_file():
+        foreign = sorted({p.name for p in out.iterdir()} - {p.name for p in pages} - {SITE_MARKER})
+        if not foreign:
+            return
+        raise SystemExit(
+            f"--out {out} is a site this script built, but it now also holds {', '.join(foreign[:3])}"
+            f"{' ...' if len(foreign) > 3 else ''}, which it did not write; move that away first "
+            "(nothing was changed)."
+        )
+    if len(pages) == len(list(out.iterdir())):  # empty, or a site from before the marker: pages only
+        return
+    raise SystemExit(
+        f"--out {out} exists and was not built by build_site.py (it has no {SITE_MARKER} file), so "
+        "it is not replaced: nothing in it was touched. Name a new folder (e.g. the default "
+        "build/site), or empty that one yourself first."
+    )
+
+
+def swap_in(new: Path, out: Path) -> None:
+    """Put the finished site folder ``new`` at ``out`` (checked again by :func:`check_out`)."""
+    check_out(out)
+    if out.is_dir() and any(out.iterdir()):  # an earlier site: move it aside, then rename
+        aside = Path(tempfile.mkdtemp(prefix=".site-old-", dir=out.parent))
+        os.replace(out, aside / "old")
+        os.replace(new, out)
+        shutil.rmtree(aside, ignore_errors=True)
+    else:
+        os.replace(new, out)  # a rename replaces an empty folder in one step
 
 
 def title_of(nb: nbformat.NotebookNode, fallback: str) -> str:
@@ -76,7 +127,10 @@ def build(out: Path, profile: str, execute_only: list[str] | None, timeout: int)
     unknown = sorted(set(execute_only or []) - {p.stem for p in sources})
     if unknown:
         raise SystemExit(f"--execute names unknown notebooks: {', '.join(unknown)}")
-    tmp_out = Path(tempfile.mkdtemp(prefix=".site-", dir=out.parent if out.parent.exists() else None))
+    check_out(out)  # before any notebook runs
+    tmp_out = Path(tempfile.mkdtemp(prefix=".site-", dir=out.parent))
+    (tmp_out / SITE_MARKER).write_text("built by scripts/build_site.py; the next build replaces this folder\n",
+                                       encoding="utf-8")  # fmt: skip
     exporter = HTMLExporter(template_name="lab")
     today = date.today().isoformat()
     notebooks = [(p, nbformat.read(p, as_version=4)) for p in sources]
@@ -114,12 +168,17 @@ def build(out: Path, profile: str, execute_only: list[str] | None, timeout: int)
             f"<p>The lessons with their outputs, executed in the {html.escape(profile)} profile on "
             f"{today}. Run them yourself: see the course's README.</p><ol start='0'>{items}</ol>"
             "</body></html>", encoding="utf-8")  # fmt: skip
-        if out.exists():
-            shutil.rmtree(out)
-        tmp_out.rename(out)
+        swap_in(tmp_out, out)
     finally:
         shutil.rmtree(tmp_out, ignore_errors=True)
     return written
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds >= 1")
+    return int(text)
 
 
 def main() -> None:
@@ -127,9 +186,14 @@ def main() -> None:
     parser.add_argument("--profile", default="smoke", choices=["smoke", "cpu", "full"])
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "site")
     parser.add_argument("--execute", nargs="*", help="execute only these notebook stems")
-    parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    parser.add_argument("--timeout", type=positive_int, default=3600, help="seconds per cell")
     args = parser.parse_args()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out = args.out.expanduser().absolute()
+    check_out(args.out)
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SystemExit(f"--out {args.out}: cannot create its parent folder ({exc.strerror or exc}).") from None
     pages = build(args.out, args.profile, args.execute, args.timeout)
     print(f"site: {len(pages)} lessons in {args.out} (open {args.out / 'index.html'})")
 

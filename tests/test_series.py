@@ -27,12 +27,21 @@ def test_make_windows_shapes_and_values_on_a_tiny_example():
 @pytest.mark.parametrize(("lookback", "horizon", "msg"), [
     (3, 0, "horizon must be a whole number >= 1.*at least one future step"),
     (0, 1, "lookback must be a whole number >= 1"),
-    (2.5, 1, "lookback must be a whole number"),
     (5, 2, r"lookback 5 \+ horizon 2 = 7 steps is longer than the series \(6 steps\)"),
 ])  # fmt: skip
 def test_make_windows_rejects_bad_windows(lookback, horizon, msg):
     with pytest.raises(S.SeriesError, match=msg):
         S.make_windows(np.arange(6), lookback, horizon)
+
+
+@pytest.mark.parametrize(("lookback", "horizon"), [(2.5, 1), (48.0, 24), (4, 2.0), ("4", 2), (True, 1), (None, 1)])
+def test_make_windows_refuses_a_non_integer_window_before_numpy(lookback, horizon):
+    """48.0 == 48 passed the old whole-number check, then numpy failed with an IndexError."""
+    name = "lookback" if not isinstance(lookback, int) or isinstance(lookback, bool) else "horizon"
+    with pytest.raises(TypeError, match=f"{name} must be a whole number \\(int\\)"):
+        S.make_windows(np.arange(100.0), lookback, horizon)
+    x, _ = S.make_windows(np.arange(10.0), np.int64(4), 2)  # NumPy integers are whole numbers
+    assert x.shape == (5, 4, 1)
 
 
 def test_make_windows_rejects_nan_and_2d():

@@ -1,4 +1,4 @@
-"""Command line: ``python -m tlcourse fetch | bundle | import-bundle | status | doctor [--smoke] | room | build``."""
+"""Command line: ``python -m tlcourse fetch | bundle | import-bundle | status | doctor [--smoke] | room | build | profile``."""
 
 from __future__ import annotations
 
@@ -101,6 +101,12 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _cmd_profile(_: argparse.Namespace) -> int:
+    """Print the active profile (``make lab`` reads it); a bad ``TLCOURSE_PROFILE`` is one line."""
+    print(active_profile())
+    return 0
+
+
 def _cmd_bundle(args: argparse.Namespace) -> int:
     ids = assets.bundle(Path(args.file), args.ids or None)
     print(f"wrote {args.file} with {len(ids)} assets: {', '.join(ids)}")
@@ -157,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--smoke", action="store_true",
                    help="also run a tiny step of every lesson's frameworks in a Jupyter kernel (offline)")
     p.set_defaults(func=_cmd_doctor)
+    sub.add_parser("profile", help="print the active profile (TLCOURSE_PROFILE, else by GPU)").set_defaults(
+        func=_cmd_profile)
     p = sub.add_parser("bundle", help="write one archive of the cached assets (offline workshops)")
     p.add_argument("file")
     p.add_argument("ids", nargs="*", help="only these assets (default: all present)")

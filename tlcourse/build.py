@@ -17,6 +17,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .validate import load_json, write_atomic
+
 BEGIN, END, STUB = "# BEGIN SOLUTION", "# END SOLUTION", "# STUB: "
 SOLUTION_MD = "<!-- SOLUTION -->"
 EXERCISE_CALL = re.compile(r"\bchecks\.exercise\(")
@@ -78,25 +80,62 @@ def dump(nb: dict[str, Any]) -> str:
     return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
 
 
+class BuildError(ValueError):
+    """A solution notebook cannot be turned into a student copy; the message names each problem."""
+
+
+def _prepare(sol: Path) -> tuple[str, str]:
+    """(student copy, cleaned solution) of one solution notebook, as text; BuildError if it is bad."""
+    nb = load_json(sol, error=BuildError, fix="Restore it (git checkout) or fix it in JupyterLab.")
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise BuildError(f"{sol}: not a notebook (no 'cells' list).")
+    for i, cell in enumerate(nb["cells"]):
+        src = cell.get("source") if isinstance(cell, dict) else None
+        if not (isinstance(src, str) or (isinstance(src, list) and all(isinstance(x, str) for x in src))) \
+                or cell.get("cell_type") not in ("code", "markdown", "raw"):  # fmt: skip
+            raise BuildError(f"{sol}, cell {i}: not a notebook cell (cell_type and text source).")
+        if cell["cell_type"] == "code":
+            try:
+                student_source(_source(cell))
+            except ValueError as exc:
+                raise BuildError(f"{sol}, cell {i}: {exc} (every '{BEGIN}' needs its '{END}').") from None
+    student = to_student(nb)
+    problems = audit(nb, student)
+    if problems:
+        raise BuildError(f"{sol}: " + "; ".join(problems))
+    return dump(student), dump(clean(nb))
+
+
 def build(root: Path, check: bool = False) -> list[str]:
     """Write (or with ``check``, compare) every student notebook; return the out-of-date ones.
 
-    First the interview question bank is rendered into the lessons' interview blocks
-    (:func:`tlcourse.interview.sync_lessons`; a solution notebook out of date counts as stale).
+    Every solution is read and checked (JSON, cells, balanced solution markers, :func:`audit`)
+    before any file is written; a :class:`BuildError` lists every bad solution and nothing is
+    rewritten. Then the interview question bank is rendered into the lessons' interview blocks
+    (:func:`tlcourse.interview.sync_lessons`; a solution notebook out of date counts as stale), and
+    each file is replaced atomically.
     """
     from .interview import sync_lessons
 
-    stale = [f"solutions/{name}" for name in sync_lessons(root / "solutions", check=check)]
+    prepared, errors = {}, []
     for sol in sorted((root / "solutions").glob("*.ipynb")):
-        nb = json.loads(sol.read_text(encoding="utf-8"))
+        try:
+            prepared[sol] = _prepare(sol)
+        except BuildError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise BuildError("no notebook was written; fix these solution notebooks first:\n  " + "\n  ".join(errors))
+    stale = [f"solutions/{name}" for name in sync_lessons(root / "solutions", check=check)]
+    if stale and not check:  # the bank changed some solutions: read them again
+        prepared = {sol: _prepare(sol) for sol in prepared}
+    for sol, (student, solution) in prepared.items():
         target = root / "notebooks" / sol.name
-        text = dump(to_student(nb))
-        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+        if not target.is_file() or target.read_bytes() != student.encode("utf-8"):
             stale.append(target.name)
             if not check:
-                target.write_text(text, encoding="utf-8")
-        if not check:
-            sol.write_text(dump(clean(nb)), encoding="utf-8")
+                write_atomic(target, student)
+        if not check and sol.read_bytes() != solution.encode("utf-8"):
+            write_atomic(sol, solution)
     return stale
 
 

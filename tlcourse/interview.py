@@ -33,11 +33,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .validate import load_json, whole_number
+
 HERE = Path(__file__).resolve().parent
 BANK_FILE = HERE / "interview_bank.json"
 QUIZ_FILE = HERE / "interview_quiz.json"
 SOLUTIONS = HERE.parent / "solutions"
 DIFFICULTIES = ("basic", "intermediate", "advanced")
+LESSON_STEM = re.compile(r"^\d\d_[A-Za-z0-9_]+$")
+RESTORE = "Restore the file (git checkout {name}) or fix it; it is UTF-8 JSON."
 DESIGN_TEMPLATE = ("problem", "metrics", "data", "model", "offline evaluation", "serving", "monitoring")
 STORY_TEMPLATE = ("situation", "task", "action", "result", "what I would do next")
 BLOCK_START, BLOCK_END = "<!-- tl:interview {} -->", "<!-- /tl:interview -->"
@@ -184,6 +188,10 @@ def validate_bank(data: Any, solutions: Path = SOLUTIONS) -> list[Question]:
         _require(isinstance(q, dict), where, "must be an object")
         missing = [f for f in fields if not str(q.get(f, "")).strip()]
         _require(not missing, where, f"missing or empty field(s): {', '.join(missing)}")
+        wrong = [f for f in fields if not isinstance(q[f], str)]
+        _require(not wrong, where, f"field(s) {', '.join(wrong)} must be text (a JSON string)")
+        _require(bool(LESSON_STEM.match(q["lesson"])), where,
+                 f"lesson {q['lesson']!r} is not a notebook name like '03_fine_tuning'")
         _require(q["id"] not in seen, where, "duplicate id")
         seen.add(q["id"])
         _require(q["difficulty"] in DIFFICULTIES, where,
@@ -226,6 +234,7 @@ def validate_quiz(data: Any) -> list[QuizItem]:
         _require(isinstance(q, dict), where, "must be an object")
         for f in ("id", "topic", "question"):
             _require(bool(str(q.get(f, "")).strip()), where, f"missing or empty field {f!r}")
+            _require(isinstance(q[f], str), where, f"field {f!r} must be text (a JSON string)")
         _require(q["id"] not in seen, where, "duplicate id")
         seen.add(q["id"])
         options = q.get("options")
@@ -234,6 +243,8 @@ def validate_quiz(data: Any) -> list[QuizItem]:
             _require(isinstance(opt, dict), where, f"option {i} must be an object")
             _require(bool(str(opt.get("text", "")).strip()), where, f"option {i} has no text")
             _require(bool(str(opt.get("why", "")).strip()), where, f"option {i} has no explanation")
+            _require(isinstance(opt["text"], str) and isinstance(opt["why"], str), where,
+                     f"option {i}: 'text' and 'why' must be text (JSON strings)")
             _require(isinstance(opt.get("correct", False), bool), where,
                      f"option {i}: 'correct' must be true or false")
         right = [i for i, opt in enumerate(options) if opt.get("correct", False)]
@@ -244,14 +255,24 @@ def validate_quiz(data: Any) -> list[QuizItem]:
     return out
 
 
-def load_bank() -> list[Question]:
-    """The validated question bank."""
-    return validate_bank(json.loads(BANK_FILE.read_text(encoding="utf-8")))
+def _load(path: Path, validate: Any) -> Any:
+    """Read, parse and validate one data file; every error names the file and what to do."""
+    fix = RESTORE.format(name=path.name)
+    data = load_json(path, fix=fix)
+    try:
+        return validate(data)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}. {fix}") from None
 
 
-def load_quiz() -> list[QuizItem]:
-    """The validated quiz."""
-    return validate_quiz(json.loads(QUIZ_FILE.read_text(encoding="utf-8")))
+def load_bank(path: Path = BANK_FILE) -> list[Question]:
+    """The validated question bank (``path``: default the course's)."""
+    return _load(Path(path), validate_bank)
+
+
+def load_quiz(path: Path = QUIZ_FILE) -> list[QuizItem]:
+    """The validated quiz (``path``: default the course's)."""
+    return _load(Path(path), validate_quiz)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -594,6 +615,7 @@ class Quiz:
                 raise ValueError(f"{item_id}: choose an option id {', '.join(item.ids)}, not {choice!r}")
             index = item.ids.index(choice)
         else:
+            choice = whole_number(choice, f"{item_id}: the choice")
             if not 0 <= choice < len(order):
                 raise ValueError(f"{item_id}: choose an option 0..{len(order) - 1}, not {choice}")
             index = order[choice]

@@ -7,21 +7,29 @@
 
 Each lesson's sizes live in ``tlcourse/lessons/<lesson>.toml`` with one table per profile (plus
 an optional ``[common]`` table). The code path is the same in every profile; only numbers differ.
+
+The file is checked when it is read (:func:`lesson_table`): only the tables ``common``, ``smoke``,
+``cpu`` and ``full``; every number finite and >= 0; a setting has the same type in every table
+(``epochs = 2.5`` where the other profiles say ``epochs = 3`` is refused); ``seed`` a whole number
+in ``0..2**32-1`` (NumPy's range). ``TLCOURSE_SEED`` must lie in the same range.
 """
 
 from __future__ import annotations
 
 import os
-import tomllib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .validate import env_int, finite_number, load_toml, whole_number
+
 PROFILES = ("smoke", "cpu", "full")
 LESSONS_DIR = Path(__file__).with_name("lessons")
 DEFAULT_SEED = 42
+SEED_MAX = 2**32 - 1  # numpy.random.seed's upper bound
 
 
 def gpu_available() -> bool:
@@ -68,14 +76,64 @@ class Config:
         return f"Config(lesson={self.lesson!r}, profile={self.profile!r}, seed={self.seed})\n{rows}"
 
 
+def _kind(value: Any) -> str:
+    """The TOML type of a setting, as a learner would name it."""
+    return {bool: "true/false", int: "whole number", float: "decimal number", str: "text",
+            list: "list", dict: "table"}.get(type(value), type(value).__name__)  # fmt: skip
+
+
+def _check_value(value: Any, where: str) -> None:
+    """Every number inside ``value`` finite and >= 0 (lists and tables too)."""
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_value(item, f"{where}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_value(item, f"{where}.{key}")
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        finite_number(value, where, minimum=0)
+
+
+def validate_table(table: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Check one lesson's parsed TOML (see the module's docstring); return it unchanged."""
+    fix = f"Fix {path} (or restore it: git checkout {path.name})."
+    unknown = sorted(set(table) - {"common", *PROFILES})
+    if unknown:
+        raise ValueError(f"{path}: unknown table(s) {', '.join(unknown)}; a lesson file has [common], "
+                         f"[smoke], [cpu] and [full]. {fix}")  # fmt: skip
+    types: dict[str, tuple[str, str]] = {}
+    for name, settings in table.items():
+        if not isinstance(settings, dict):
+            raise ValueError(f"{path}: {name!r} must be a table ([{name}]), not a {_kind(settings)}. {fix}")
+        for key, value in settings.items():
+            where = f"{path}, [{name}] {key}"
+            try:
+                if key == "seed":
+                    whole_number(value, "the seed", minimum=0, maximum=SEED_MAX)
+                _check_value(value, key)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{where}: {exc} {fix}") from None
+            kind = _kind(value)
+            if key in types and types[key][0] != kind:
+                raise ValueError(f"{where} is a {kind} ({value!r}), but [{types[key][1]}] {key} is a "
+                                 f"{types[key][0]}: use the same type in every table. {fix}")  # fmt: skip
+            types.setdefault(key, (kind, name))
+    return table
+
+
 def lesson_table(lesson: str) -> dict[str, Any]:
-    """The raw TOML of one lesson (all profiles)."""
+    """The TOML of one lesson (all profiles), checked by :func:`validate_table`."""
     path = LESSONS_DIR / f"{lesson}.toml"
-    if not path.is_file():
+    if not re.fullmatch(r"[a-z0-9_]+", lesson) or not path.is_file():
         known = ", ".join(sorted(p.stem for p in LESSONS_DIR.glob("*.toml")))
         raise ValueError(f"No lesson {lesson!r}; known lessons: {known}.")
-    with open(path, "rb") as fh:
-        return tomllib.load(fh)
+    table = load_toml(path, fix=f"Fix the file (or restore it: git checkout {path.name}).")
+    return validate_table(table, path)
+
+
+def env_seed() -> int | None:
+    """``$TLCOURSE_SEED`` (``make verify SEEDS=3`` sets it per run) as a seed, or ``None`` if unset."""
+    return env_int("TLCOURSE_SEED", 0, SEED_MAX)
 
 
 def config(lesson: str, profile: str | None = None, **overrides: Any) -> Config:
@@ -95,12 +153,15 @@ def config(lesson: str, profile: str | None = None, **overrides: Any) -> Config:
     unknown = sorted(set(overrides) - set(params))
     if unknown:
         raise ValueError(f"Unknown setting(s) for {lesson!r}: {', '.join(unknown)}.")
+    for key, value in overrides.items():
+        want, got = _kind(params[key]), _kind(value)
+        if got != want and not (want == "decimal number" and got == "whole number"):
+            raise TypeError(f"{key}={value!r} is a {got}; {lesson!r} expects a {want} (like {params[key]!r}).")
+        _check_value(value, key)
     params.update(overrides)
-    seed = int(params.pop("seed", DEFAULT_SEED))
-    env_seed = os.environ.get("TLCOURSE_SEED", "").strip()  # `make verify SEEDS=3` sets it per run
-    if env_seed:
-        try:
-            seed = int(env_seed)
-        except ValueError:
-            raise ValueError(f"TLCOURSE_SEED={env_seed!r} is not an integer seed.") from None
+    seed = params.pop("seed", DEFAULT_SEED)
+    seed = whole_number(seed, "seed", minimum=0, maximum=SEED_MAX)
+    from_env = env_seed()
+    if from_env is not None:
+        seed = from_env
     return Config(lesson=lesson, profile=profile, seed=seed, params=MappingProxyType(params))

@@ -26,13 +26,21 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
+
+from .validate import write_atomic
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 RECORD = ".tlcourse-workspace.json"  # what was copied from where (sha256 of the course copy)
+# The course's own folders: a workspace there would overwrite or hand out the course's files.
+COURSE_FOLDERS = ("notebooks", "solutions", "tlcourse", "tests", "docs", "scripts", "benchmarks",
+                  "datasets", "etc", ".git")  # fmt: skip
+LESSON_FILE = re.compile(r"^\d\d_[A-Za-z0-9_]+\.ipynb$")  # not a moved-aside <name>.before-reset-...
 
 
 class WorkspaceError(RuntimeError):
@@ -45,44 +53,86 @@ def default_workspace() -> Path:
     return Path(env).expanduser() if env else COURSE_ROOT / "workspace"
 
 
+def check_workspace(workspace: Path, course: Path | None = None) -> None:
+    """Refuse a workspace that is the course's folder, one of its own folders or inside one.
+
+    ``make reset WORKSPACE=notebooks`` would otherwise move the course's copy aside and hand it
+    out later as the course's; ``WORKSPACE=solutions`` would overwrite a solution.
+    """
+    if workspace.exists() and not workspace.is_dir():
+        raise WorkspaceError(f"WORKSPACE {workspace} is a file, not a folder: name a folder (it is created "
+                             "if missing), or leave WORKSPACE unset for the default workspace/.")  # fmt: skip
+    here = workspace.expanduser().resolve()
+    course = (course or COURSE_ROOT / "notebooks").resolve()
+    protected = [course, *(COURSE_ROOT / name for name in COURSE_FOLDERS)]
+    if here == COURSE_ROOT.resolve():
+        bad = "the course's own folder"
+    else:
+        inside = [f.resolve() for f in protected if here == f.resolve() or f.resolve() in here.parents]
+        if not inside:
+            return
+        bad = f"the course's folder {inside[0]}" + (" or inside it" if here != inside[0] else "")
+    raise WorkspaceError(
+        f"WORKSPACE {workspace} is {bad}: the course's files live there and a workspace would "
+        f"overwrite or move them. Use a folder of your own, e.g. the default {COURSE_ROOT / 'workspace'} "
+        "(leave WORKSPACE and TLCOURSE_WORKSPACE unset)."
+    )
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _load_record(workspace: Path) -> dict[str, str]:
+    """The record of what was copied; a damaged record is replaced (with a warning), never fatal.
+
+    The record only serves the "the course updated this lesson" note, so a record that is not
+    ``{"copied": {name: sha256}}`` (``[]``, ``null``, garbage, another encoding) is started anew.
+    """
+    path = workspace / RECORD
     try:
-        data = json.loads((workspace / RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(path.read_bytes().decode("utf-8"))
+        copied = data["copied"]
+        if not isinstance(copied, dict):
+            raise TypeError(f"'copied' is {type(copied).__name__}, not an object")
+    except FileNotFoundError:
         return {}
-    return {k: v for k, v in data.get("copied", {}).items() if isinstance(v, str)}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        why = f"{type(exc).__name__}: {exc}" if not isinstance(exc, KeyError) else f"no field {exc}"
+        warnings.warn(f"{path} is damaged ({why}); starting a new record. Your notebooks are "
+                      "untouched; notes about course updates of lessons you already have resume "
+                      "after their next reset.", stacklevel=3)  # fmt: skip
+        return {}
+    return {k: v for k, v in copied.items() if isinstance(v, str)}
 
 
 def _save_record(workspace: Path, record: dict[str, str]) -> None:
-    tmp = workspace / f".{RECORD}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps({"copied": dict(sorted(record.items()))}, indent=1) + "\n", "utf-8")
-    os.replace(tmp, workspace / RECORD)
+    write_atomic(workspace / RECORD, json.dumps({"copied": dict(sorted(record.items()))}, indent=1) + "\n")
 
 
 def _copy_new(src: Path, dest: Path) -> bool:
-    """Copy ``src`` to ``dest`` only if ``dest`` does not exist (atomic; never overwrites)."""
+    """Copy ``src`` to ``dest`` only if ``dest`` does not exist (atomic; never overwrites).
+
+    A failed copy (a full disk) leaves no temporary file and no ``dest``.
+    """
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    shutil.copyfile(src, tmp)
     try:
-        os.link(tmp, dest)  # fails if dest exists: a file created meanwhile is never replaced
-    except FileExistsError:
-        return False
-    except OSError:  # file systems without hard links
-        if dest.exists():
+        shutil.copyfile(src, tmp)
+        try:
+            os.link(tmp, dest)  # fails if dest exists: a file created meanwhile is never replaced
+        except FileExistsError:
             return False
-        os.replace(tmp, dest)
+        except OSError:  # file systems without hard links
+            if dest.exists():
+                return False
+            os.replace(tmp, dest)
         return True
     finally:
         tmp.unlink(missing_ok=True)
-    return True
 
 
 def _course_notebooks(course: Path) -> list[Path]:
-    found = sorted(course.glob("*.ipynb"))
+    found = sorted(p for p in course.glob("*.ipynb") if LESSON_FILE.match(p.name))
     if not found:
         raise WorkspaceError(f"No lesson notebooks in {course}: is this the course folder?")
     return found
@@ -97,6 +147,7 @@ def sync(workspace: Path | None = None, course: Path | None = None) -> dict[str,
     """
     workspace = workspace or default_workspace()
     course = course or COURSE_ROOT / "notebooks"
+    check_workspace(workspace, course)
     sources = _course_notebooks(course)
     workspace.mkdir(parents=True, exist_ok=True)
     record = _load_record(workspace)
@@ -137,6 +188,7 @@ def reset(
     the same folder (never deleted, never overwritten).
     """
     workspace = workspace or default_workspace()
+    check_workspace(workspace, course)
     src = resolve_lesson(lesson, course)
     workspace.mkdir(parents=True, exist_ok=True)
     dest = workspace / src.name
@@ -179,24 +231,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("lesson", help="03, 03_fine_tuning or 03_fine_tuning.ipynb")
     args = parser.parse_args(argv)
     workspace = args.workspace or default_workspace()
-    try:
-        if args.command == "sync":
-            res = sync(workspace)
-            kept = len(res["kept"])
-            print(f"workspace {workspace}: {kept} file{'s' if kept != 1 else ''} of yours kept as they are"
-                  + (f", new: {', '.join(res['added'])}" if res["added"] else ""))
-            for name in res["updated"]:
-                stem = Path(name).stem
-                print(f"note: the course updated {stem}; yours is kept. To take the new copy "
-                      f"(yours is moved aside, not deleted): make reset LESSON={stem.split('_')[0]}")
-        else:
-            dest, moved = reset(args.lesson, workspace)
-            if moved:
-                print(f"your copy moved aside to {moved}")
-            print(f"{dest} is the course's copy again")
-    except (WorkspaceError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    with warnings.catch_warnings(record=True) as caught:  # a damaged record: one "note:" line
+        warnings.simplefilter("always")
+        try:
+            status = _command(args, workspace)
+        except (WorkspaceError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            status = 1
+    for w in caught:
+        print(f"note: {w.message}", file=sys.stderr)
+    return status
+
+
+def _command(args: argparse.Namespace, workspace: Path) -> int:
+    """Run ``sync`` or ``reset`` and print what happened."""
+    if args.command == "sync":
+        res = sync(workspace)
+        kept = len(res["kept"])
+        print(f"workspace {workspace}: {kept} file{'s' if kept != 1 else ''} of yours kept as they are"
+              + (f", new: {', '.join(res['added'])}" if res["added"] else ""))
+        for name in res["updated"]:
+            stem = Path(name).stem
+            print(f"note: the course updated {stem}; yours is kept. To take the new copy "
+                  f"(yours is moved aside, not deleted): make reset LESSON={stem.split('_')[0]}")
+    else:
+        dest, moved = reset(args.lesson, workspace)
+        if moved:
+            print(f"your copy moved aside to {moved}")
+        print(f"{dest} is the course's copy again")
     return 0
 
 

@@ -9,6 +9,7 @@ extracted, verifies every file of every asset, and only then imports: all or not
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -43,6 +44,27 @@ REMAKE = ("Copy the bundle again (the copy may be incomplete), or make it again 
           "machine: python -m tlcourse bundle FILE")  # fmt: skip
 
 
+def files_digest(spec: dict[str, Any]) -> str:
+    """A digest of an asset's file list in the manifest (names, checksums, sizes): a bundle
+    records it, so a bundle made with another version of the manifest is told apart from a
+    damaged copy."""
+    return hashlib.sha256(json.dumps(spec["files"], sort_keys=True).encode()).hexdigest()
+
+
+def _other_manifest(path: Path, asset_id: str, index: Any, manifest: dict[str, Any]) -> BundleError | None:
+    """The error for an asset bundled with another manifest version (``None``: same, or unknown)."""
+    digests = index.get("files_digest") if isinstance(index, dict) else None
+    theirs = digests.get(asset_id) if isinstance(digests, dict) else None
+    if not theirs or theirs == files_digest(get_spec(manifest, asset_id)):
+        return None
+    return BundleError(
+        f"{path}: asset {asset_id} was bundled by another version of the course, whose manifest "
+        "lists other files or checksums for it than this one; copying the bundle again will not "
+        "help. Bring both machines to the same course version (git pull), make the bundle again "
+        "there (python -m tlcourse bundle FILE) and import that. Nothing was imported."
+    )
+
+
 def bundle(
     out: Path,
     ids: Iterable[str] | None = None,
@@ -75,8 +97,9 @@ def bundle(
         fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
         os.close(fd)
         with tarfile.open(tmp, "w") as tf:
-            raw = json.dumps({"format": "tlcourse-bundle", "version": 1, "assets": index},
-                             indent=1).encode()  # fmt: skip
+            digests = {a: files_digest(get_spec(manifest, a)) for a in chosen}
+            raw = json.dumps({"format": "tlcourse-bundle", "version": 1, "assets": index,
+                              "files_digest": digests}, indent=1).encode()  # fmt: skip
             info = tarfile.TarInfo(INDEX)
             info.size = len(raw)
             tf.addfile(info, io.BytesIO(raw))
@@ -125,6 +148,9 @@ def _read_headers(tf: tarfile.TarFile, path: Path, manifest: dict[str, Any]
             unknown.add(asset_id)
             continue
         entries = {e["name"]: e for e in manifest["assets"][asset_id]["files"]}
+        other = _other_manifest(path, asset_id, index, manifest)
+        if other is not None and (name not in entries or entries[name].get("size") not in (None, m.size)):
+            raise other
         if name not in entries:
             raise BundleError(f"{path}: {m.name!r} is not a file of asset {asset_id} in the manifest. {REMAKE}")
         if not m.isreg():
@@ -147,6 +173,8 @@ def _read_headers(tf: tarfile.TarFile, path: Path, manifest: dict[str, Any]
         raise BundleError(f"{path} holds no assets, nothing was imported. {REMAKE}")
     for asset_id, got in members.items():
         missing = [e["name"] for e in manifest["assets"][asset_id]["files"] if e["name"] not in got]
+        if missing and (other := _other_manifest(path, asset_id, index, manifest)) is not None:
+            raise other
         if missing:
             raise BundleError(f"{path}: asset {asset_id} lacks {', '.join(missing)}. Nothing was imported. {REMAKE}")
     return members, index
@@ -227,7 +255,8 @@ def _import(path: Path, cache: Path, manifest: dict[str, Any], work: Path) -> li
                 if not entry.get("sha256"):
                     check_format(work / asset_id / name, name, f"bundle {path.name}")
             except AssetError as exc:
-                raise BundleError(f"{exc} Nothing was imported. {REMAKE}") from None
+                other = _other_manifest(path, asset_id, index, manifest)
+                raise (other or BundleError(f"{exc} Nothing was imported. {REMAKE}")) from None
         sources[asset_id] = {"kind": "dir", "path": str(work / asset_id), "sha256": bundle_pins}
     for asset_id, src in sources.items():
         fetch(asset_id, manifest=manifest, cache=cache, progress=False, sources=[src])

@@ -39,6 +39,7 @@ import numpy as np
 from PIL import Image
 
 from ..assets import cache_dir, fetch
+from ..validate import read_text
 from .images import FASHION_MNIST_CLASSES, load_fashion_mnist
 
 SPLITS = ("train", "val", "test")
@@ -125,13 +126,25 @@ def _parse_line(line: str, where: str, nc: int) -> list[float]:
     return [float(cls), cx, cy, w, h]
 
 
+def _verify_image(path: Path) -> None:
+    """Open the image and check its structure (PIL's ``verify``); a LabelError names a bad one."""
+    try:
+        with Image.open(path) as im:
+            im.verify()
+    except Exception as exc:  # noqa: BLE001  (PIL raises many kinds for a damaged file)
+        why = "an empty file" if path.is_file() and path.stat().st_size == 0 else f"{type(exc).__name__}: {exc}"
+        raise LabelError(f"{path}: not a readable image ({why}); replace it or delete it and its label.") from None
+
+
 def read_yolo_labels(images_dir: str | os.PathLike[str], nc: int, *, warn: bool = True) -> LabelReport:
     """Read and validate every label of one split (``.../images/<split>``, labels in ``.../labels/<split>``).
 
     Raises :class:`LabelError` naming the file (and line) for: a wrong column count, a non-numeric
-    field, a class id outside ``0..nc-1``, a box outside [0, 1], zero width or height, and a label
-    file without an image. An image without a label file is allowed (a background image: no
-    objects) and reported in ``backgrounds`` (with a warning when ``warn``).
+    field, a class id outside ``0..nc-1``, a box outside [0, 1], zero width or height, a label
+    file without an image, a label file that is not UTF-8 text, an image that does not open
+    (PIL), and two images of one name stem (``a.png`` and ``a.jpg`` would share ``a.txt``). An
+    image without a label file is allowed (a background image: no objects) and reported in
+    ``backgrounds`` (with a warning when ``warn``).
     """
     images_dir = Path(images_dir)
     if images_dir.parent.name != "images":
@@ -139,7 +152,17 @@ def read_yolo_labels(images_dir: str | os.PathLike[str], nc: int, *, warn: bool 
     labels_dir = images_dir.parent.parent / "labels" / images_dir.name
     if not images_dir.is_dir():
         raise LabelError(f"{images_dir}: no such image folder.")
-    images = {p.stem: p for p in sorted(images_dir.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+    images: dict[str, Path] = {}
+    for p in sorted(images_dir.iterdir()):
+        if p.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        if p.stem in images:
+            raise LabelError(
+                f"{images[p.stem]} and {p.name}: two images with one name stem share the label file "
+                f"{p.stem}.txt (YOLO trains on both). Rename or delete one of them."
+            )
+        _verify_image(p)
+        images[p.stem] = p
     report = LabelReport()
     label_files = sorted(labels_dir.glob("*.txt")) if labels_dir.is_dir() else []
     for lf in label_files:
@@ -149,7 +172,8 @@ def read_yolo_labels(images_dir: str | os.PathLike[str], nc: int, *, warn: bool 
                 "delete the label or restore the image."
             )
         rows = []
-        for i, line in enumerate(lf.read_text(encoding="utf-8").splitlines(), 1):
+        text = read_text(lf, error=LabelError, fix="A YOLO label file is plain text: 'class cx cy w h' per line.")
+        for i, line in enumerate(text.splitlines(), 1):
             if line.strip():
                 rows.append(_parse_line(line, f"{lf}, line {i}", nc))
         report.labels[images[lf.stem]] = np.array(rows, dtype=np.float64).reshape(-1, 5)
@@ -165,26 +189,62 @@ def read_yolo_labels(images_dir: str | os.PathLike[str], nc: int, *, warn: bool 
     return report
 
 
+def _class_names(names: object, data_yaml: Path) -> list[str]:
+    """The class names of ``names:`` (a list, or a mapping id -> name with ids 0..n-1)."""
+    if isinstance(names, str) or not isinstance(names, list | dict) or not names:
+        raise LabelError(
+            f"{data_yaml}: 'names' must be a list of class names (names: [person, car]) or a mapping "
+            f"(names: {{0: person, 1: car}}), got {names!r}."
+        )
+    if isinstance(names, dict):
+        ids = list(names)
+        if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids) or sorted(ids) != list(range(len(ids))):
+            raise LabelError(f"{data_yaml}: class ids must be 0..{len(ids) - 1}, got {ids}.")
+        names = [names[i] for i in range(len(ids))]
+    bad = [n for n in names if not isinstance(n, str) or not n.strip()]
+    if bad:
+        raise LabelError(f"{data_yaml}: every class name must be non-empty text, got {bad[0]!r}.")
+    return names
+
+
 def check_dataset(data_yaml: str | os.PathLike[str]) -> dict[str, LabelReport]:
-    """Validate a ``data.yaml`` and every split it names; return split -> :class:`LabelReport`."""
+    """Validate a ``data.yaml`` and every split it names; return split -> :class:`LabelReport`.
+
+    ``names`` must be a list or an id -> name mapping (not one string); ``nc``, if given, must
+    equal the number of names; ``path``, ``train``, ``val``, ``test`` one folder each; and the
+    training split must hold at least one box.
+    """
     import yaml
 
     data_yaml = Path(data_yaml)
-    spec = yaml.safe_load(data_yaml.read_text(encoding="utf-8"))
+    text = read_text(data_yaml, error=LabelError, fix="data.yaml is UTF-8 YAML text.")
+    try:
+        spec = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise LabelError(f"{data_yaml}: not valid YAML ({' '.join(str(exc).split())}).") from None
     if not isinstance(spec, dict) or "names" not in spec:
         raise LabelError(f"{data_yaml}: needs a 'names' mapping (class id -> name).")
-    names = spec["names"]
-    ids = sorted(names) if isinstance(names, dict) else list(range(len(names)))
-    if ids != list(range(len(ids))):
-        raise LabelError(f"{data_yaml}: class ids must be 0..{len(ids) - 1}, got {ids}.")
+    names = _class_names(spec["names"], data_yaml)
+    nc = spec.get("nc", len(names))
+    if isinstance(nc, bool) or not isinstance(nc, int) or nc != len(names):
+        raise LabelError(f"{data_yaml}: nc: {nc!r} but 'names' lists {len(names)} classes; make them "
+                         "agree (or drop nc: it follows from names).")  # fmt: skip
+    for key in ("path", "train", "val", "test"):
+        if key in spec and not isinstance(spec[key], str):
+            raise LabelError(f"{data_yaml}: '{key}' must be one folder (text), got {spec[key]!r}; this "
+                             "course's reader takes one folder per split.")  # fmt: skip
     root = Path(spec.get("path", data_yaml.parent))
     root = root if root.is_absolute() else data_yaml.parent / root
     reports = {}
     for split in ("train", "val", "test"):
         if split in spec:
-            reports[split] = read_yolo_labels(root / spec[split], len(ids))
+            reports[split] = read_yolo_labels(root / spec[split], len(names))
     if "train" not in reports or "val" not in reports:
         raise LabelError(f"{data_yaml}: needs 'train' and 'val' entries.")
+    if reports["train"].n_boxes == 0:
+        raise LabelError(f"{data_yaml}: the training split {root / spec['train']} has no boxes at all "
+                         "(no label lines): a detector cannot learn from it. Are the labels in "
+                         f"{root / 'labels'}?")  # fmt: skip
     return reports
 
 

@@ -22,12 +22,16 @@ part before it (the past is known at forecast time), but their targets always li
 
 from __future__ import annotations
 
+import io
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from ..validate import read_text, whole_number
 
 ASSET_ID = "vega_hourly_temps_2010"
 CITY_FILES = {"seattle": "seattle-temps.csv", "san_francisco": "sf-temps.csv"}
@@ -48,8 +52,17 @@ def read_temperatures(path: str | Path) -> pd.Series:
 
     The index is the parsed ``date`` column (named ``time``), in file order; nothing is sorted,
     deduplicated or filled here (:func:`check_series` and :func:`fill_gaps` do that explicitly).
+    An empty ``temp`` cell is a missing value (NaN); a value that is not a number (``50F``) is an
+    error naming the file and line, never a silent NaN. The file must be UTF-8 CSV text.
     """
-    df = pd.read_csv(path)
+    fix = f"Restore the file, or delete it and run: python -m tlcourse fetch {ASSET_ID}"
+    text = read_text(path, error=SeriesError, fix=fix)
+    try:
+        with warnings.catch_warnings():  # a row with an extra field: an error, not a shifted row
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(io.StringIO(text), index_col=False)
+    except (ValueError, pd.errors.ParserError, pd.errors.ParserWarning) as err:  # EmptyDataError: a ValueError
+        raise SeriesError(f"{path}: not a readable CSV table ({' '.join(str(err).split())}). {fix}") from None
     missing = {"date", "temp"} - set(df.columns)
     if missing:
         raise SeriesError(f"{path}: expected columns 'date' and 'temp', missing {sorted(missing)}.")
@@ -58,6 +71,15 @@ def read_temperatures(path: str | Path) -> pd.Series:
     except (ValueError, TypeError) as err:
         raise SeriesError(f"{path}: the 'date' column does not parse as times ({err}).") from err
     temps = pd.to_numeric(df["temp"], errors="coerce")
+    unreadable = (temps.isna() | ~np.isfinite(temps.to_numpy(float))) & df["temp"].notna()
+    if unreadable.any():
+        row = int(np.argmax(unreadable.to_numpy()))
+        raw = df["temp"].iloc[row]
+        raise SeriesError(
+            f"{path}, line {row + 2}: temp {raw if isinstance(raw, str) else format(raw, 'g')!r} is not a finite number "
+            f"({int(unreadable.sum())} such value(s)); write plain numbers in degrees Fahrenheit "
+            "(e.g. 50 or 50.5), or leave the cell empty for a missing hour."
+        )
     return pd.Series(fahrenheit_to_celsius(temps.to_numpy(float)), index=pd.DatetimeIndex(times, name="time"),
                      name="temp_c")  # fmt: skip
 
@@ -122,8 +144,7 @@ def fill_gaps(s: pd.Series, freq: str = FREQ, max_gap: int = 1) -> tuple[pd.Seri
     series) raises :class:`SeriesError`. Duplicated or unsorted times are errors, not fixed here.
     Returns ``(filled series, the time stamps that were filled)``.
     """
-    if max_gap < 0:
-        raise SeriesError(f"max_gap must be >= 0, got {max_gap}.")
+    max_gap = whole_number(max_gap, "max_gap", minimum=0, error=SeriesError)
     if not isinstance(s, pd.Series) or not isinstance(s.index, pd.DatetimeIndex):
         raise SeriesError("expected a pandas Series with a DatetimeIndex (time stamps as index).")
     if s.index.has_duplicates or not s.index.is_monotonic_increasing:
@@ -222,18 +243,24 @@ def make_windows(values: np.ndarray, lookback: int, horizon: int) -> tuple[np.nd
     if values.ndim != 1:
         raise SeriesError(f"expected a 1-D series of values, got shape {values.shape}.")
     for name, n in (("lookback", lookback), ("horizon", horizon)):
-        if int(n) != n or n < 1:
+        n = whole_number(n, name)  # TypeError for 48.0, "48", True: numpy would fail later
+        if n < 1:
             raise SeriesError(
                 f"{name} must be a whole number >= 1, got {n!r}"
                 + (": a forecast must predict at least one future step." if name == "horizon" else ".")
             )
+    lookback, horizon = int(lookback), int(horizon)
     need = lookback + horizon
     if len(values) < need:
         raise SeriesError(
             f"a window of lookback {lookback} + horizon {horizon} = {need} steps is longer than the "
             f"series ({len(values)} steps): shorten the window or use more data."
         )
-    if not np.isfinite(values.astype(float)).all():
+    try:
+        numbers = values.astype(float)
+    except (TypeError, ValueError):
+        raise SeriesError(f"the values must be numbers, got dtype {values.dtype}.") from None
+    if not np.isfinite(numbers).all():
         raise SeriesError("the values contain NaN or inf: run check_series / fill_gaps first.")
     idx = np.arange(len(values) - need + 1)[:, None] + np.arange(need)[None, :]
     win = values.astype(np.float32)[idx]
