@@ -288,9 +288,9 @@ def platform_problems(text: str, plat: Platform, python: str, resolved: dict[str
     problems = []
     for name, version in sorted(resolved.items()):
         if name not in pins:
-            problems.append(f"{name}=={version} is not pinned for {plat.label}")
+            problems.append(f"{name}=={version} is not pinned")
         elif pins[name] != version:
-            problems.append(f"{name}: resolved {version}, the lock pins {pins[name]} for {plat.label}")
+            problems.append(f"{name}: resolved {version}, the lock pins {pins[name]}")
     return problems
 
 
@@ -299,38 +299,44 @@ def lock_python(text: str) -> str:
     return parse(text)[0].split()[1]
 
 
+def unpinned(text: str, python: str, resolved: dict[str, dict[str, str]]) -> list[str]:
+    """What each platform's resolution holds that the lock ``text`` does not pin there (empty: all)."""
+    return [f"{plat.label}: {problem}" for plat in PLATFORMS
+            for problem in platform_problems(text, plat, python, resolved[plat.key])]  # fmt: skip
+
+
 def write_others(linux: str) -> str:
-    """Resolve the other platforms under the Linux pins ``linux`` (constraints.txt's Linux part) and
-    return the whole lock text. Linux is resolved too: a package it needs that the freeze lacks fails."""
+    """Resolve all three platforms under the Linux pins ``linux`` (constraints.txt's Linux part) and
+    return the whole lock text: those pins and, with markers, what macOS and Windows need beyond them.
+    Fails when a platform does not resolve or Linux needs a package the freeze lacks."""
     python = lock_python(linux)
     with tempfile.TemporaryDirectory(prefix="tlcourse-lock-") as tmp:
         only_linux = Path(tmp) / "constraints.txt"
         only_linux.write_text(linux, encoding="utf-8")
         resolved = resolve_all(PLATFORMS, python, only_linux)
-    problems = platform_problems(linux, LINUX, python, resolved["linux"])
+    lines = marker_pins(parse(linux)[1], {k: v for k, v in resolved.items() if k != LINUX.key})
+    text = linux.rstrip("\n") + "\n" + others_text(lines, python)
+    problems = unpinned(text, python, resolved)
     if problems:
-        raise SystemExit("the venv's freeze misses packages a fresh Linux install needs:\n  " + "\n  ".join(problems))
-    lines = marker_pins(parse(linux)[1], {k: v for k, v in resolved.items() if k != "linux"})
+        raise SystemExit("a fresh install needs packages the lock does not pin (a venv made by hand?):\n  "
+                         + "\n  ".join(problems))  # fmt: skip
     for plat in PLATFORMS[1:]:
         print(f"{plat.label}: {sum(plat.sys_platform in ln for ln in lines)} pins only it needs")
-    return linux.rstrip("\n") + "\n" + others_text(lines, python)
+    return text
 
 
 def check_platforms(text: str, constraints: Path) -> int:
-    """`--platforms`: resolve the locked stack for each platform under the lock; 1 if any is not pinned."""
+    """`--platforms`: resolve the locked stack for each platform under the lock; 1 if any package
+    resolved is not pinned for that platform (a SystemExit if one does not resolve)."""
     python = lock_python(text)
     start = time.perf_counter()
-    resolved = resolve_all(PLATFORMS, python, constraints)
-    failed = 0
-    for plat in PLATFORMS:
-        problems = platform_problems(text, plat, python, resolved[plat.key])
-        if problems:
-            failed = 1
-            print(f"{plat.label}: the lock does not pin all it needs:\n  " + "\n  ".join(problems))
-    print(f"{'FAILED' if failed else 'ok'}: the lock for Python {python} on "
+    problems = unpinned(text, python, resolve_all(PLATFORMS, python, constraints))
+    for line in problems:
+        print(line)
+    print(f"{'FAILED' if problems else 'ok'}: the lock for Python {python} on "
           f"{', '.join(p.label for p in PLATFORMS)} ({time.perf_counter() - start:.0f} s); "
-          f"{'run `make lock`' if failed else 'every package resolved is pinned'}")  # fmt: skip
-    return failed
+          f"{'run `make lock`' if problems else 'every package resolved is pinned'}")  # fmt: skip
+    return 1 if problems else 0
 
 
 def stack_block(text: str) -> str:

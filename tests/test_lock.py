@@ -70,8 +70,7 @@ def test_platform_problems_names_unpinned_and_other_versions(lock):
     linux = plat(lock, "linux")
     assert lock.platform_problems(LINUX_TEXT, linux, "3.11.7", {"numpy": "2.4.6"}) == []
     assert lock.platform_problems(LINUX_TEXT, linux, "3.11.7", {"numpy": "2.4.7", "six": "1.17.0"}) == [
-        "numpy: resolved 2.4.7, the lock pins 2.4.6 for Linux x86_64",
-        "six==1.17.0 is not pinned for Linux x86_64"]  # fmt: skip
+        "numpy: resolved 2.4.7, the lock pins 2.4.6", "six==1.17.0 is not pinned"]
 
 
 def test_marker_environments_of_the_three_platforms(lock):
@@ -158,3 +157,23 @@ def test_a_stack_that_does_not_resolve_is_one_clear_error(lock, wheels):
     assert said.startswith("macOS arm64: pip could not resolve the locked stack for Python 3.11.7")
     assert "The conflict is caused by" in said and "onlymac==2.0" in said  # pip's own explanation
     assert said.endswith("run `make lock` again.")
+
+
+def test_write_others_and_check_platforms_with_pip_stubbed(lock, monkeypatch, tmp_path, capsys):
+    """`make lock`'s text from the three resolutions; a package Linux needs that the freeze lacks and
+    an unpinned package in `--platforms` both fail, naming the package and the platform."""
+    resolved = {"linux": {"numpy": "2.4.6", "tensorflow-cpu": "2.21.0"},
+                "macos": {"numpy": "2.4.6", "tensorflow": "2.21.0"},
+                "windows": {"numpy": "2.4.6", "tensorflow-cpu": "2.21.0", "colorama": "0.4.6"}}  # fmt: skip
+    monkeypatch.setattr(lock, "resolve_all", lambda platforms, python, constraints: resolved)
+    text = lock.write_others(LINUX_TEXT)
+    assert text.startswith(LINUX_TEXT) and text.endswith(
+        'colorama==0.4.6 ; sys_platform == "win32"\ntensorflow==2.21.0 ; sys_platform == "darwin"\n')
+    assert "macOS arm64: 1 pins only it needs" in capsys.readouterr().out
+    assert lock.check_platforms(text, tmp_path / "c.txt") == 0
+    resolved["macos"]["appnope"] = "1.0.0"
+    assert lock.check_platforms(text, tmp_path / "c.txt") == 1
+    assert "macOS arm64: appnope==1.0.0 is not pinned\n" in capsys.readouterr().out
+    resolved["linux"]["six"] = "1.17.0"
+    with pytest.raises(SystemExit, match="Linux x86_64: six==1.17.0 is not pinned"):
+        lock.write_others(LINUX_TEXT)
