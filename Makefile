@@ -27,9 +27,9 @@ LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 setup: sysdeps $(STAMP) $(LAB_SETTINGS)
 
 # The course's JupyterLab settings (no "get notified about Jupyter news?" pop-up), where JupyterLab reads
-# overrides: the venv's share/jupyter/lab/settings/.
+# overrides: the venv's share/jupyter/lab/settings/ (no `install -D`: macOS's BSD install lacks it).
 $(LAB_SETTINGS): etc/jupyterlab/overrides.json $(STAMP)
-	install -D -m 644 $< $@
+	mkdir -p $(@D) && install -m 644 $< $@
 
 # Debian's Fashion-MNIST is the offline source of the vision lessons' data. As root we install it;
 # otherwise the fetcher uses `apt-get download` (no root needed) or the official URL.
