@@ -123,7 +123,7 @@ times: setup
 # arm64 and Windows x86_64 need (pip resolves the same stack for each of the three platforms, index metadata
 # only, and it fails unless every platform resolves with everything pinned), and README's Tested stack.
 # `scripts/lock.py --platforms` checks an existing lock the same way without rewriting it. Both need the
-# package index and took 3-4 minutes here (README "Supported platforms"): so only here, not in `make test`.
+# package index and took 2-4 minutes here (README "Supported platforms"): so only here, not in `make test`.
 lock: setup
 	$(BIN)/python scripts/lock.py
 	@touch $(STAMP)  # the venv is what the new lock says: no reinstall on the next make
