@@ -27,9 +27,9 @@ LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 setup: sysdeps $(STAMP) $(LAB_SETTINGS)
 
 # The course's JupyterLab settings (no "get notified about Jupyter news?" pop-up), where JupyterLab reads
-# overrides: the venv's share/jupyter/lab/settings/.
+# overrides: the venv's share/jupyter/lab/settings/ (no `install -D`: macOS's BSD install lacks it).
 $(LAB_SETTINGS): etc/jupyterlab/overrides.json $(STAMP)
-	install -D -m 644 $< $@
+	mkdir -p $(@D) && install -m 644 $< $@
 
 # Debian's Fashion-MNIST is the offline source of the vision lessons' data. As root we install it;
 # otherwise the fetcher uses `apt-get download` (no root needed) or the official URL.
@@ -118,7 +118,11 @@ times: setup
 	$(BIN)/python scripts/sync_times.py
 	$(BIN)/python -m tlcourse build
 
-# After `make test` passed: write the venv's exact versions to constraints.txt and README's Tested stack.
+# After `make test` passed: write the venv's exact versions to constraints.txt, add the pins that only macOS
+# arm64 and Windows x86_64 need (pip resolves the same stack for each of the three platforms, index metadata
+# only, and it fails unless every platform resolves with everything pinned), and README's Tested stack.
+# `scripts/lock.py --platforms` checks an existing lock the same way without rewriting it. Both need the
+# package index and took 2-4 minutes here (README "Supported platforms"): so only here, not in `make test`.
 lock: setup
 	$(BIN)/python scripts/lock.py
 	@touch $(STAMP)  # the venv is what the new lock says: no reinstall on the next make
