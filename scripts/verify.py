@@ -328,6 +328,23 @@ def imported_modules(nb: nbformat.NotebookNode) -> list[str]:
     return loaded_modules(nbformat.from_dict({"outputs": [{"text": out.stdout}]}))
 
 
+def stale_entries(data: dict[str, Any], folder: Path) -> list[str]:
+    """Ledger entries whose digest no longer matches today's notebook, TOML, modules and stack."""
+    out = []
+    for profile, notebooks in data["profiles"].items():
+        for stem, entry in notebooks.items():
+            path = folder / f"{stem}.ipynb"
+            if not path.is_file():
+                out.append(f"{profile}/{stem}: no notebook {path.name}")
+                continue
+            nb = nbformat.read(path, as_version=4)
+            if "modules" not in entry:
+                out.append(f"{profile}/{stem}: measured before the digest covered modules and the stack")
+            elif entry["code"] != code_digest(nb, entry["lesson"], entry["modules"]):
+                out.append(f"{profile}/{stem}: its notebook, lesson TOML, number-making modules or stack changed")
+    return out
+
+
 def migrate_digests(data: dict[str, Any], folder: Path) -> tuple[list[str], list[str]]:
     """One-off: give entries made with the first digest formula (code cells + TOML) today's digest.
 

@@ -11,7 +11,7 @@ Two kinds of statement, two rules:
   check's ``min_tol``. ``ALPHA`` is sized for a lesson of ``LESSON_CHECKS`` (40) checks to fail by
   chance in at most ``LESSON_FALSE_FAILURE`` (1 in 100) runs on a new seed (Bonferroni:
   0.01 / 40 = 0.00025 per check; conservative whatever the checks' correlation). The t-quantile
-  is 63.3 for 3 seeds, 13.0 for 5, 7.1 for 8 and 6.0 for 10: with 3 seeds the spread is barely
+  is 63.2 for 3 seeds, 12.3 for 5, 6.8 for 8 and 5.8 for 10: with 3 seeds the spread is barely
   known, and the interval says so.
 
 Both assume the per-seed numbers are independent draws around a fixed mean (each seed draws other

@@ -59,6 +59,9 @@ class LedgerError(ValueError):
     """The ledger file is damaged; the message names the file, the field and what to do."""
 
 
+_THIS_RUN: dict[tuple[str, str, str], float] = {}  # (profile, lesson, key) -> value recorded in this process
+
+
 @dataclass(frozen=True)
 class Expected:
     """One ledger entry: a number's mean and spread over ``n`` seeded runs."""
@@ -73,7 +76,7 @@ class Expected:
         """Allowed distance of one new run from the mean: the prediction interval of ``tlcourse.claims``.
 
         ``t(1 - 0.00025 / 2, n - 1) * std * sqrt(1 + 1/n)``, at least ``min_tol``: a lesson of 40
-        checks fails by chance in under 1 run in 100 (63.3 std-units of t for 3 seeds, 13.0 for 5).
+        checks fails by chance in under 1 run in 100 (t = 63.2 for 3 seeds, 12.3 for 5).
         """
         return claims.prediction_tolerance(self.std, self.n, min_tol)
 
@@ -176,6 +179,7 @@ def record(cfg: Any, key: str, value: float, *, quiet: bool = False) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{key} = {value}: a headline number must be finite.")
     profile, lesson = _profile_and_lesson(cfg)
+    _THIS_RUN[(profile, lesson, key)] = value
     if not quiet:
         print(f"{key} = {value:.4g}")
     target = os.environ.get("TLCOURSE_RECORD")
@@ -246,12 +250,16 @@ def claim(cfg: Any, a: str, b: str | float = 0.0, *, expect: str, this_run: floa
     paired by seed over the ledger's runs in this profile. Prints the verdict with the effect's
     spread. ``expect`` is what the lesson's text says (``"A>B"``, ``"B>A"`` or ``"no reliable
     difference"``): with at least 5 paired seeds the ledger's verdict must be it (else the text is
-    stale: re-measure, then rewrite the claim); with fewer, nothing is asserted. ``this_run`` (this
-    run's ``a - b``) is then checked like one number (:func:`check`) against the ledger's
-    differences: a single run is never asked to show the order by itself.
+    stale: re-measure, then rewrite the claim); with fewer, nothing is asserted. This run's
+    ``a - b`` (``this_run``; default: from what this kernel recorded under both keys) is then checked
+    like one number (:func:`check`) against the ledger's differences: a single run is never asked
+    to show the order by itself.
     """
     if expect not in claims.VERDICTS[:3]:
         raise ValueError(f"expect={expect!r}: one of {', '.join(claims.VERDICTS[:3])}")
+    if this_run is None:
+        here = [_THIS_RUN.get((*_profile_and_lesson(cfg), k)) if isinstance(k, str) else float(k) for k in (a, b)]
+        this_run = here[0] - here[1] if None not in here else None
     runs_a = per_seed(cfg, a, path)
     runs_b = per_seed(cfg, b, path) if isinstance(b, str) else float(b)
     result = claims.robust(runs_a, runs_b, names=(a, str(b)))
