@@ -26,6 +26,7 @@ distributions pinned in constraints.txt. A change to any of them makes the old r
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import json
 import os
@@ -311,14 +312,24 @@ def verify_one(path: Path, *, profile: str, seed: int, ledger_path: Path) -> dic
     return run
 
 
-_IMPORT = re.compile(r"^(?:import tlcourse[\w.]*(?: as \w+)?|from tlcourse[\w.]* import [\w, ()]+)\s*$", re.M)
-
-
 def imported_modules(nb: nbformat.NotebookNode) -> list[str]:
     """The ``tlcourse`` modules loaded by the notebook's own ``import tlcourse...`` lines (a fresh
     interpreter runs just those): a lower bound of what a run loads, for entries measured before
     verify recorded the kernel's list."""
-    lines = [m.group(0) for c in nb.cells if c.cell_type == "code" for m in _IMPORT.finditer(c.source)]
+    lines = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        code = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] \
+                if isinstance(node, ast.ImportFrom) and not node.level else []  # fmt: skip
+            if any(n == "tlcourse" or n.startswith("tlcourse.") for n in names):
+                lines.append(ast.unparse(node))
     code = "\n".join(["import json, sys", *lines, MODULES_CELL.replace("_json", "json").replace("_sys", "sys")])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
@@ -345,13 +356,32 @@ def stale_entries(data: dict[str, Any], folder: Path) -> list[str]:
     return out
 
 
-def migrate_digests(data: dict[str, Any], folder: Path) -> tuple[list[str], list[str]]:
+def changed_since(rev: str, files: list[Path]) -> list[str]:
+    """The ``files`` whose content differs between git revision ``rev`` and the working tree."""
+    rel = [str(f.relative_to(ROOT)) for f in files]
+    out = subprocess.run(["git", "diff", "--name-only", rev, "--", *rel], cwd=ROOT, capture_output=True,
+                         text=True, check=False)  # fmt: skip
+    if out.returncode != 0:
+        raise SystemExit(f"git diff {rev} failed: {out.stderr.strip()}")
+    return sorted(out.stdout.split())
+
+
+def ledger_revision(ledger_path: Path) -> str | None:
+    """The last commit that changed the ledger file (None when git does not know it)."""
+    out = subprocess.run(["git", "log", "-1", "--format=%H", "--", str(ledger_path)], cwd=ROOT,
+                         capture_output=True, text=True, check=False)  # fmt: skip
+    return out.stdout.strip() or None
+
+
+def migrate_digests(data: dict[str, Any], folder: Path, since: str | None = None) -> tuple[list[str], list[str]]:
     """One-off: give entries made with the first digest formula (code cells + TOML) today's digest.
 
-    Only where that old digest still matches today's notebook and TOML (the numbers were made by
-    the code that is there now); others stay stale. The module list comes from an entry of the same
-    notebook in another profile that verify measured with today's formula (the code path is the
-    same in every profile), else from the notebook's import lines. Returns (migrated, left stale).
+    Only where that old digest still matches today's notebook and TOML and, when ``since`` (the git
+    revision the ledger was measured at) is given, none of the entry's number-making modules nor
+    constraints.txt changed since then: the numbers were made by the code that is there now. Others
+    stay stale. The module list comes from an entry of the same notebook in another profile that
+    verify measured with today's formula (the code path is the same in every profile), else from
+    the notebook's import lines. Returns (migrated, left stale).
     """
     migrated, stale = [], []
     for profile, notebooks in data["profiles"].items():
@@ -372,6 +402,10 @@ def migrate_digests(data: dict[str, Any], folder: Path) -> tuple[list[str], list
                             for s, e in nbs.items() if s == stem and "modules" in e
                             and e["code"] == code_digest(nb, lesson, e["modules"])), None)  # fmt: skip
             modules = modules if modules is not None else imported_modules(nb)
+            files = [module_file(m) for m in number_modules(modules)] + [CONSTRAINTS]
+            if since and (changed := changed_since(since, [f for f in files if f.is_file()])):
+                stale.append(f"{name} ({', '.join(changed)} changed since {since[:10]})")
+                continue
             entry["code"], entry["modules"] = code_digest(nb, lesson, modules), sorted(modules)
             migrated.append(name)
     return migrated, stale
@@ -446,8 +480,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folder", type=Path, default=ROOT / "solutions")
     parser.add_argument("--ledger", type=Path, default=ledger.default_path(),
                         help="the ledger to write (default: $TLCOURSE_LEDGER or docs/results.json)")  # fmt: skip
-    parser.add_argument("--migrate-digests", action="store_true",
-                        help="one-off: rewrite old-formula digests whose notebook and TOML are unchanged")  # fmt: skip
+    parser.add_argument("--migrate-digests", nargs="?", const="LEDGER", default=None, metavar="REV",
+                        help="one-off: rewrite old-formula digests whose notebook, TOML, number-making modules and\n"
+                             "constraints.txt are unchanged since git revision REV (default: the ledger's last commit;\n"
+                             "'none': do not compare modules)")  # fmt: skip
     args = parser.parse_args(argv)
     seeds_n = DEFAULT_SEEDS[args.profile] if args.seeds is None else args.seeds
     if seeds_n < 1:
@@ -460,8 +496,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.migrate_digests:
+        since = ledger_revision(args.ledger) if args.migrate_digests == "LEDGER" else args.migrate_digests
+        since = None if since == "none" else since
+        if args.migrate_digests == "LEDGER" and since is None:
+            parser.error(f"git has no commit of {args.ledger}: name the revision it was measured at, or 'none'")
         with ledger.locked(args.ledger) as data:
-            migrated, stale = migrate_digests(data, args.folder)
+            migrated, stale = migrate_digests(data, args.folder, since)
         print("migrated to today's digest: " + (", ".join(migrated) or "none"))
         print("left stale (re-measure with make verify): " + (", ".join(stale) or "none"))
         write_markdown(args.ledger)

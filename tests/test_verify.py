@@ -196,7 +196,7 @@ def test_migration_rewrites_only_entries_whose_notebook_and_toml_are_unchanged(t
     stale = verify.stale_entries(ledger.load(path), folder)
     assert stale == ["cpu/91_a: measured before the digest covered modules and the stack",
                      "cpu/92_b: measured before the digest covered modules and the stack"]  # fmt: skip
-    assert verify.main(["--folder", str(folder), "--ledger", str(path), "--migrate-digests"]) == 0
+    assert verify.main(["--folder", str(folder), "--ledger", str(path), "--migrate-digests", "none"]) == 0
     out = capsys.readouterr().out
     assert "migrated to today's digest: cpu/91_a" in out and "cpu/92_b (the notebook or TOML changed)" in out
     entries = ledger.load(path)["profiles"]
@@ -204,14 +204,33 @@ def test_migration_rewrites_only_entries_whose_notebook_and_toml_are_unchanged(t
     assert verify.stale_entries(ledger.load(path), folder) == ["cpu/92_b: measured before the digest covered "
                                                                "modules and the stack"]  # fmt: skip
     assert entries["cpu"]["91_a"]["runs"]["42"]["values"] == {"acc": 0.5}  # the numbers kept
-    assert verify.main(["--folder", str(folder), "--ledger", str(path), "--migrate-digests"]) == 0
+    assert verify.main(["--folder", str(folder), "--ledger", str(path), "--migrate-digests", "none"]) == 0
     assert "migrated to today's digest: none" in capsys.readouterr().out  # idempotent
     with ledger.locked(path) as data:  # without a list from another profile: the notebook's import lines
         del data["profiles"]["smoke"]
         data["profiles"]["cpu"]["91_a"]["code"] = verify.old_code_digest(a, "start_here")
         del data["profiles"]["cpu"]["91_a"]["modules"]
-    verify.main(["--folder", str(folder), "--ledger", str(path), "--migrate-digests"])
+    verify.main(["--folder", str(folder), "--ledger", str(path), "--migrate-digests", "none"])
     mods = ledger.load(path)["profiles"]["cpu"]["91_a"]["modules"]
     assert "tlcourse" in mods and "tlcourse.profiles" in mods and "tlcourse.train" not in mods
     assert verify.stale_entries(ledger.load(path), folder) == ["cpu/92_b: measured before the digest covered "
                                                                "modules and the stack"]  # fmt: skip
+
+
+def test_migration_leaves_entries_whose_modules_changed_since_the_ledger_was_measured(monkeypatch):
+    assert verify.changed_since("HEAD", [verify.CONSTRAINTS]) in ([], ["constraints.txt"])  # real git works
+    seen = {}
+
+    def fake_changed(rev, files):
+        seen[rev] = [f.name for f in files]
+        return ["tlcourse/train.py"]
+
+    monkeypatch.setattr(verify, "changed_since", fake_changed)
+    nb_path = ROOT / "solutions" / "00_start_here.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    entry = {"lesson": "start_here", "code": verify.old_code_digest(nb, "start_here"), "runs": {},
+             "summary": {"seconds": {"mean": 1, "min": 1, "max": 1, "n": 1}, "values": {}}}  # fmt: skip
+    data = {"profiles": {"cpu": {"00_start_here": entry}}}
+    migrated, stale = verify.migrate_digests(data, ROOT / "solutions", since="abc123")
+    assert migrated == [] and stale == ["cpu/00_start_here (tlcourse/train.py changed since abc123)"]
+    assert "constraints.txt" in seen["abc123"] and entry["code"] == verify.old_code_digest(nb, "start_here")
