@@ -480,6 +480,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folder", type=Path, default=ROOT / "solutions")
     parser.add_argument("--ledger", type=Path, default=ledger.default_path(),
                         help="the ledger to write (default: $TLCOURSE_LEDGER or docs/results.json)")  # fmt: skip
+    parser.add_argument("--check", action="store_true",
+                        help="only validate the ledger and the arguments (make verify does this first)")  # fmt: skip
     parser.add_argument("--migrate-digests", nargs="?", const="LEDGER", default=None, metavar="REV",
                         help="one-off: rewrite old-formula digests whose notebook, TOML, number-making modules and\n"
                              "constraints.txt are unchanged since git revision REV (default: the ledger's last commit;\n"
@@ -508,6 +510,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     lessons = [w for item in args.lessons for w in re.split(r"[\s,]+", item) if w]
     paths = select(lessons, args.folder)
+    if args.check:
+        print(f"ledger {args.ledger.name} and arguments are valid: {len(paths)} notebook(s), {seeds_n} seed(s)")
+        return 0
     seeds = range(args.first_seed, args.first_seed + seeds_n)
     failures = []
     for path in paths:

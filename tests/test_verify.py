@@ -169,7 +169,14 @@ def test_verify_checks_the_ledger_and_its_arguments_before_running_anything(tmp_
     args = ["--folder", str(folder), "--ledger", str(path), "--lessons", "91"]
     assert verify.main(args) == 2
     assert "summary.seconds.mean = inf" in capsys.readouterr().err
+    assert verify.main([*args, "--check"]) == 2
     path.unlink()
+    assert verify.main([*args, "--check"]) == 0
+    assert "1 notebook(s), 5 seed(s)" in capsys.readouterr().out  # cpu: 5 seeds by default
+    assert verify.main([*args, "--check", "--profile", "smoke"]) == 0
+    assert "3 seed(s)" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        verify.main([*args, "--check", "--lessons", "07"])
     with pytest.raises(SystemExit):
         verify.main([*args, "--first-seed", "-1"])
     with pytest.raises(SystemExit):

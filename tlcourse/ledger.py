@@ -75,8 +75,8 @@ class Expected:
     def tolerance(self, min_tol: float = 0.0) -> float:
         """Allowed distance of one new run from the mean: the prediction interval of ``tlcourse.claims``.
 
-        ``t(1 - 0.00025 / 2, n - 1) * std * sqrt(1 + 1/n)``, at least ``min_tol``: a lesson of 40
-        checks fails by chance in under 1 run in 100 (t = 63.2 for 3 seeds, 12.3 for 5).
+        ``t(1 - 0.0000833 / 2, n - 1) * std * sqrt(1 + 1/n)``, at least ``min_tol``: a lesson of up
+        to 60 checks fails by chance in at most 1 run in 200 (t = 109.5 for 3 seeds, 16.3 for 5).
         """
         return claims.prediction_tolerance(self.std, self.n, min_tol)
 
