@@ -443,8 +443,8 @@ def markdown(data: dict[str, Any]) -> str:
             sec = entry["summary"]["seconds"]
             wall = _minutes(sec["mean"]) + (
                 f" ({_minutes(sec['min'])}-{_minutes(sec['max'])})" if sec["n"] > 1 else "")
-            machines = sorted({r["machine"] for r in runs.values()})
-            dates = sorted(r["date"][:10] for r in runs.values())
+            machines = sorted({r.get("machine", "machine not recorded") for r in runs.values()})
+            dates = sorted(r.get("date", "no date")[:10] for r in runs.values())
             date = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
             starts = [r["load_start"] for r in runs.values() if r.get("load_start") is not None]
             ends = [r["load_end"] for r in runs.values() if r.get("load_end") is not None]
