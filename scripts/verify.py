@@ -350,7 +350,8 @@ def stale_entries(data: dict[str, Any], folder: Path) -> list[str]:
                 continue
             nb = nbformat.read(path, as_version=4)
             if "modules" not in entry:
-                out.append(f"{profile}/{stem}: measured before the digest covered modules and the stack")
+                out.append(f"{profile}/{stem}: measured before the digest covered modules and the stack "
+                           "(one-off: `python scripts/verify.py --migrate-digests`)")
             elif entry["code"] != code_digest(nb, entry["lesson"], entry["modules"]):
                 out.append(f"{profile}/{stem}: its notebook, lesson TOML, number-making modules or stack changed")
     return out
