@@ -88,12 +88,14 @@ build: setup
 lint: setup
 	$(BIN)/ruff check tlcourse tests scripts benchmarks conftest.py notebooks solutions
 
-# `make verify [LESSON=03 | LESSON="02 03"] [SEEDS=3]`: run solution notebooks top to bottom (fresh kernel
-# each, no output timeout) in $$TLCOURSE_PROFILE (default cpu), seeds 42, 43, ...; merge times and recorded
+# `make verify [LESSON=03 | LESSON="02 03"] [SEEDS=5]`: run solution notebooks top to bottom (fresh kernel
+# each, no output timeout) in $$TLCOURSE_PROFILE (default cpu), seeds 42, 43, ... (default 5 seeds in cpu,
+# 3 in smoke, 1 in full; the ledger and arguments are checked first); merge times and recorded
 # numbers into docs/results.json and docs/results.md. Fails when a notebook fails. Run it alone on the machine.
 verify: setup
+	$(BIN)/python scripts/verify.py --check --profile $${TLCOURSE_PROFILE:-cpu} --lessons $(or $(LESSON),all) $(if $(SEEDS),--seeds $(SEEDS))
 	$(BIN)/python -m tlcourse fetch --profile $${TLCOURSE_PROFILE:-cpu}
-	$(BIN)/python scripts/verify.py --profile $${TLCOURSE_PROFILE:-cpu} --lessons $(or $(LESSON),all) --seeds $(or $(SEEDS),1)
+	$(BIN)/python scripts/verify.py --profile $${TLCOURSE_PROFILE:-cpu} --lessons $(or $(LESSON),all) $(if $(SEEDS),--seeds $(SEEDS))
 
 # On a GPU machine: every solution notebook on a GPU kernel in the full profile, into the same ledger as verify
 # (refuses to run without a CUDA GPU). `make gpu-check [LESSON=03] [SEEDS=1]`.
