@@ -553,3 +553,20 @@ def test_a_bundle_from_another_manifest_says_so(tmp_path):
             assets.import_bundle(out, cache=tmp_path / "b", manifest=new)
         assert "Copy the bundle again" not in str(err.value)
     assert assets.import_bundle(out, cache=tmp_path / "b", manifest=old) == ["blob"]
+
+
+@pytest.mark.parametrize("value", ["10000", "0", "-2", "two", "1.5"])
+def test_thread_setting_is_checked_at_the_door(monkeypatch, value):
+    """TLCOURSE_THREADS=10000 on a 2-core machine was accepted; now every lesson's config() refuses it."""
+    from tlcourse import profiles
+
+    monkeypatch.setenv("TLCOURSE_THREADS", value)
+    with pytest.raises(ValueError, match="TLCOURSE_THREADS"):
+        profiles.config("types_of_transfer", "smoke")
+
+
+def test_thread_setting_within_the_cores_is_accepted(monkeypatch):
+    from tlcourse import profiles
+
+    monkeypatch.setenv("TLCOURSE_THREADS", "1")
+    assert profiles.config("types_of_transfer", "smoke").seed == 42

@@ -136,12 +136,22 @@ def env_seed() -> int | None:
     return env_int("TLCOURSE_SEED", 0, SEED_MAX)
 
 
+def env_threads() -> int | None:
+    """``$TLCOURSE_THREADS`` checked at the door (``None`` if unset): a whole number from 1 to this
+    machine's core count. More threads than cores only make the threads wait for each other (and
+    change the float summation order, so the numbers too); ``tl.seed_everything`` applies it."""
+    cores = os.cpu_count() or 1
+    return env_int("TLCOURSE_THREADS", 1, cores)
+
+
 def config(lesson: str, profile: str | None = None, **overrides: Any) -> Config:
     """Build the lesson's config for ``profile`` (default: :func:`active_profile`).
 
     ``overrides`` replace single settings (for experiments); unknown names are an error so a
-    typo cannot silently do nothing.
+    typo cannot silently do nothing. ``$TLCOURSE_SEED`` and ``$TLCOURSE_THREADS`` are checked here,
+    in every lesson's first cell.
     """
+    env_threads()
     profile = profile or active_profile()
     if profile not in PROFILES:
         raise ValueError(f"Unknown profile {profile!r}; use one of {', '.join(PROFILES)}.")
