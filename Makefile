@@ -27,9 +27,9 @@ LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 setup: sysdeps $(STAMP) $(LAB_SETTINGS)
 
 # The course's JupyterLab settings (no "get notified about Jupyter news?" pop-up), where JupyterLab reads
-# overrides: the venv's share/jupyter/lab/settings/.
+# overrides: the venv's share/jupyter/lab/settings/ (no `install -D`: macOS's BSD install lacks it).
 $(LAB_SETTINGS): etc/jupyterlab/overrides.json $(STAMP)
-	install -D -m 644 $< $@
+	mkdir -p $(@D) && install -m 644 $< $@
 
 # Debian's Fashion-MNIST is the offline source of the vision lessons' data. As root we install it;
 # otherwise the fetcher uses `apt-get download` (no root needed) or the official URL.
@@ -88,12 +88,14 @@ build: setup
 lint: setup
 	$(BIN)/ruff check tlcourse tests scripts benchmarks conftest.py notebooks solutions
 
-# `make verify [LESSON=03 | LESSON="02 03"] [SEEDS=3]`: run solution notebooks top to bottom (fresh kernel
-# each, no output timeout) in $$TLCOURSE_PROFILE (default cpu), seeds 42, 43, ...; merge times and recorded
+# `make verify [LESSON=03 | LESSON="02 03"] [SEEDS=5]`: run solution notebooks top to bottom (fresh kernel
+# each, no output timeout) in $$TLCOURSE_PROFILE (default cpu), seeds 42, 43, ... (default 5 seeds in cpu,
+# 3 in smoke, 1 in full; the ledger and arguments are checked first); merge times and recorded
 # numbers into docs/results.json and docs/results.md. Fails when a notebook fails. Run it alone on the machine.
 verify: setup
+	$(BIN)/python scripts/verify.py --check --profile $${TLCOURSE_PROFILE:-cpu} --lessons $(or $(LESSON),all) $(if $(SEEDS),--seeds $(SEEDS))
 	$(BIN)/python -m tlcourse fetch --profile $${TLCOURSE_PROFILE:-cpu}
-	$(BIN)/python scripts/verify.py --profile $${TLCOURSE_PROFILE:-cpu} --lessons $(or $(LESSON),all) --seeds $(or $(SEEDS),1)
+	$(BIN)/python scripts/verify.py --profile $${TLCOURSE_PROFILE:-cpu} --lessons $(or $(LESSON),all) $(if $(SEEDS),--seeds $(SEEDS))
 
 # On a GPU machine: every solution notebook on a GPU kernel in the full profile, into the same ledger as verify
 # (refuses to run without a CUDA GPU). `make gpu-check [LESSON=03] [SEEDS=1]`.
@@ -118,7 +120,11 @@ times: setup
 	$(BIN)/python scripts/sync_times.py
 	$(BIN)/python -m tlcourse build
 
-# After `make test` passed: write the venv's exact versions to constraints.txt and README's Tested stack.
+# After `make test` passed: write the venv's exact versions to constraints.txt, add the pins that only macOS
+# arm64 and Windows x86_64 need (pip resolves the same stack for each of the three platforms, index metadata
+# only, and it fails unless every platform resolves with everything pinned), and README's Tested stack.
+# `scripts/lock.py --platforms` checks an existing lock the same way without rewriting it. Both need the
+# package index and took 2-4 minutes here (README "Supported platforms"): so only here, not in `make test`.
 lock: setup
 	$(BIN)/python scripts/lock.py
 	@touch $(STAMP)  # the venv is what the new lock says: no reinstall on the next make

@@ -22,12 +22,17 @@ by ``:FORMAT`` (``acc`` and ``mean`` take a digit for the decimal places, ``acc2
 - ``choice``: a chosen setting, ``128`` (``128 on 2 of 3 seeds, 96 on 1`` when the seeds differ).
 
 ``<!-- tl:seeds -->...<!-- /tl:seeds -->`` becomes ``3 seeds (42, 43, 44)``.
+
+The ledger is validated when read (a NaN or infinite number is an error naming the field, never
+"nan min" in a lesson), and every file is written atomically (``tl.ledger.write_atomic``): a failed
+write leaves the old file and no temporary one.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -52,6 +57,8 @@ FORMAT = re.compile(r"(acc|mean|pts|ptsmean|count|choice)(\d)?")
 
 def duration(seconds: float) -> str:
     """``45 s`` under 90 seconds, else ``4.6 min``."""
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"a wall time must be a finite number of seconds >= 0, got {seconds}")
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
@@ -212,7 +219,7 @@ def sync(root: Path = ROOT, path: Path | None = None, check: bool = False) -> li
             if not check:
                 if nb_path.read_text(encoding="utf-8") != text:  # someone saved it meanwhile
                     raise SystemExit(f"{nb_path} changed while syncing; run `make times` again")
-                nb_path.write_text(dump(nb), encoding="utf-8")
+                ledger.write_atomic(nb_path, dump(nb))
     for name in TABLE_FILES:  # README's map and the instructor guide show the same table
         doc = root / name
         if not doc.is_file() and name != "README.md":
@@ -225,7 +232,7 @@ def sync(root: Path = ROOT, path: Path | None = None, check: bool = False) -> li
         if new != text:
             stale.append(name)
             if not check:
-                doc.write_text(new, encoding="utf-8")
+                ledger.write_atomic(doc, new)
     return stale
 
 
@@ -245,7 +252,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--check", action="store_true", help="only report stale blocks")
     args = parser.parse_args(argv)
-    stale = sync(check=args.check)
+    try:
+        stale = sync(check=args.check)
+    except ledger.LedgerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     for name in missing_markers():
         print(f"note: {name} has no `<!-- tl:time -->...<!-- /tl:time -->` block in its first cell")
     if args.check and stale:

@@ -1,29 +1,43 @@
 """`make verify`: run solution notebooks top to bottom and merge what they measure into the ledger.
 
-    python scripts/verify.py [--lessons 02 03 | all] [--seeds 3] [--profile cpu]
+    python scripts/verify.py [--lessons 02 03 | all] [--seeds 5] [--profile cpu] [--ledger PATH]
+    python scripts/verify.py --migrate-digests     # one-off: old-formula digests -> today's formula
 
 Each run is one notebook in one fresh kernel (nbclient, no per-cell timeout) with
 ``TLCOURSE_PROFILE`` = the profile, ``TLCOURSE_SEED`` = 42, 43, ... and ``TLCOURSE_RECORD`` = a
-temporary JSON-lines file that ``tl.ledger.record`` appends the lesson's headline numbers to. A
-successful run (wall seconds, date, machine, load, numbers) is merged into docs/results.json under
+temporary JSON-lines file that ``tl.ledger.record`` appends the lesson's headline numbers to, and
+``TLCOURSE_LEDGER`` = the ledger it writes (the notebook's checks compare with that one). The
+ledger and the arguments are validated before the first notebook runs. A successful run (wall seconds, date, machine, load, numbers) is merged into docs/results.json under
 a file lock (re-read before write, so parallel verifies of different lessons do not clobber each
 other); a failed run is not merged: the failing cell and its error are printed and the exit status
 is 1. docs/results.md is regenerated from the ledger at the end. The executed copies are kept in
 build/verify/ for inspection. Run it alone on the machine: the times are part of the ledger.
+
+Default seeds per profile: 5 in cpu (claims need 5 paired seeds, docs/claims.md), 3 in smoke (the
+checks of `make test` compare from 3), 1 in full.
+
+The ``code`` digest of an entry covers what decides its numbers: the code cells, the lesson's TOML,
+the bytes of the number-making ``tlcourse`` modules the kernel had imported (recorded as the entry's
+``modules``; :data:`MODULE_ROLES` classifies every module) and the installed versions of the
+distributions pinned in constraints.txt. A change to any of them makes the old runs stale
+(tests/test_ledger_digest.py fails until `make verify` re-measures them).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import json
 import os
 import platform
 import re
+import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +52,54 @@ from tlcourse.device import thread_count  # noqa: E402
 from tlcourse.profiles import LESSONS_DIR, PROFILES  # noqa: E402
 
 FIRST_SEED = 42
+DEFAULT_SEEDS = {"cpu": 5, "smoke": 3, "full": 1}
+CONSTRAINTS = ROOT / "constraints.txt"
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)")
+_MODULES_TAG = "TLCOURSE-MODULES "
+# Appended to the notebook when it runs (and removed from the executed copy): which tlcourse modules it used.
+MODULES_CELL = ("import json as _json, sys as _sys\n"
+                f"print({_MODULES_TAG!r} + _json.dumps(sorted(m for m in _sys.modules "
+                "if m == 'tlcourse' or m.startswith('tlcourse.'))))")  # fmt: skip
+
+NUMBERS, BOOKKEEPING = "numbers", "bookkeeping"
+# Every tlcourse module, by whether its code can change a recorded number (tests/test_verify.py
+# fails when a module is missing here). Number-making modules are hashed into the digest.
+MODULE_ROLES = {
+    "tlcourse.device": NUMBERS,  # seeds, the thread count (float summation order), the device
+    "tlcourse.train": NUMBERS,  # the training loops
+    "tlcourse.features": NUMBERS,  # feature extraction
+    "tlcourse.detection": NUMBERS,  # YOLO training and evaluation
+    "tlcourse.viz": NUMBERS,  # computes Grad-CAM maps and 2-D embeddings, not only plots
+    "tlcourse.models": NUMBERS,
+    "tlcourse.models.backbones": NUMBERS,
+    "tlcourse.models.small": NUMBERS,
+    "tlcourse.data": NUMBERS,  # the data a lesson trains on: splits, subsets, shifts, windows
+    "tlcourse.data.detection": NUMBERS,
+    "tlcourse.data.domains": NUMBERS,
+    "tlcourse.data.images": NUMBERS,
+    "tlcourse.data.series": NUMBERS,
+    "tlcourse.data.small": NUMBERS,
+    "tlcourse.data.text": NUMBERS,
+    "tlcourse": BOOKKEEPING,  # re-exports and environment defaults that do not change results
+    "tlcourse.__main__": BOOKKEEPING,  # the command line
+    "tlcourse.build": BOOKKEEPING,  # student copies
+    "tlcourse.claims": BOOKKEEPING,  # judges numbers, makes none
+    "tlcourse.ledger": BOOKKEEPING,
+    "tlcourse.interview": BOOKKEEPING,  # question bank and quiz
+    "tlcourse.workspace": BOOKKEEPING,
+    "tlcourse.room": BOOKKEEPING,  # stores the learner's exercise verdicts in the workspace
+    "tlcourse.doctor": BOOKKEEPING,  # the readiness check
+    # refuses bad input (encodings, syntax, types); what it accepts reaches the data modules unchanged
+    "tlcourse.validate": BOOKKEEPING,
+    "tlcourse.profiles": BOOKKEEPING,  # reads the lesson TOML, whose bytes are hashed themselves
+    # the asset layer fetches files pinned by sha256: what arrives is fixed by the manifest
+    **{f"tlcourse.assets{m}": BOOKKEEPING for m in ("", ".archive", ".bundles", ".cache", ".content",
+                                                     ".download", ".errors", ".fetcher", ".hub",
+                                                     ".manifest", ".sources")},  # fmt: skip
+    # exercise checks: verdicts and messages for the learner's answers; no recorded number comes from them
+    **{f"tlcourse.checks{m}": BOOKKEEPING for m in ("", ".adaptation", ".detection", ".finetune", ".forecast",
+                                                     ".interview", ".nlp", ".scaling", ".types", ".vision")},  # fmt: skip
+}
 EXECUTED = ROOT / "build" / "verify"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colour codes in tracebacks
 _CONFIG_CALL = re.compile(r"""tl\.config\(\s*["']([A-Za-z0-9_]+)["']""")
@@ -71,8 +133,8 @@ def lesson_name(nb: nbformat.NotebookNode) -> str | None:
     return None
 
 
-def code_digest(nb: nbformat.NotebookNode, lesson: str | None) -> str:
-    """sha256 of the code cells and the lesson's TOML: what decides the numbers (not the prose)."""
+def old_code_digest(nb: nbformat.NotebookNode, lesson: str | None) -> str:
+    """The first formula (code cells and lesson TOML only): what the ledger's older entries hold."""
     h = hashlib.sha256()
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -80,6 +142,43 @@ def code_digest(nb: nbformat.NotebookNode, lesson: str | None) -> str:
     toml = LESSONS_DIR / f"{lesson}.toml"
     if lesson and toml.is_file():
         h.update(toml.read_bytes())
+    return h.hexdigest()
+
+
+def module_file(name: str, root: Path = ROOT) -> Path:
+    """The source file of a ``tlcourse`` module (a package's ``__init__.py``)."""
+    base = root.joinpath(*name.split("."))
+    return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+
+
+def number_modules(modules: list[str]) -> list[str]:
+    """The modules of ``modules`` whose code can change a number (unclassified ones count, to be safe)."""
+    return sorted(m for m in modules if MODULE_ROLES.get(m, NUMBERS) == NUMBERS)
+
+
+def locked_stack(constraints: Path = CONSTRAINTS) -> list[str]:
+    """``name==version`` of every distribution pinned in constraints.txt, as installed here (pins not installed skipped)."""
+    out = []
+    for line in constraints.read_text(encoding="utf-8").splitlines():
+        if m := _PIN.match(line.strip()):
+            try:
+                out.append(f"{m.group(1).lower()}=={metadata.version(m.group(1))}")
+            except metadata.PackageNotFoundError:
+                continue
+    return sorted(set(out))
+
+
+def code_digest(nb: nbformat.NotebookNode, lesson: str | None, modules: list[str] | None = None,
+                stack: list[str] | None = None) -> str:  # fmt: skip
+    """sha256 of what decides a lesson's numbers (not the prose): the code cells, the lesson's TOML,
+    the bytes of the number-making modules among ``modules`` and the locked stack (``stack``,
+    default :func:`locked_stack`)."""
+    h = hashlib.sha256(old_code_digest(nb, lesson).encode())
+    for name in number_modules(modules or []):
+        path = module_file(name)
+        h.update(f"\0module {name}\0".encode() + (path.read_bytes() if path.is_file() else b"(missing)"))
+    for pin in locked_stack() if stack is None else stack:
+        h.update(f"\0{pin}".encode())
     return h.hexdigest()
 
 
@@ -150,10 +249,23 @@ def read_records(path: Path, *, profile: str, seed: int) -> tuple[str | None, di
     return (lessons.pop() if lessons else None), values
 
 
-def execute(path: Path, *, profile: str, seed: int, record: Path) -> tuple[float, nbformat.NotebookNode]:
-    """Run ``path`` in a fresh kernel (cwd = its folder); return wall seconds and the result."""
+def loaded_modules(cell: nbformat.NotebookNode) -> list[str]:
+    """The module list that :data:`MODULES_CELL` printed when it ran."""
+    for out in cell.get("outputs", []):
+        for line in out.get("text", "").splitlines():
+            if line.startswith(_MODULES_TAG):
+                return json.loads(line[len(_MODULES_TAG):])
+    raise RunFailed("the kernel did not report which tlcourse modules it loaded")
+
+
+def execute(path: Path, *, profile: str, seed: int, record: Path,
+            ledger_path: Path | None = None) -> tuple[float, nbformat.NotebookNode, list[str]]:  # fmt: skip
+    """Run ``path`` in a fresh kernel (cwd = its folder); return wall seconds, the result and the
+    ``tlcourse`` modules the kernel imported."""
     nb = nbformat.read(path, as_version=4)
-    env = {"TLCOURSE_PROFILE": profile, "TLCOURSE_SEED": str(seed), "TLCOURSE_RECORD": str(record)}
+    nb.cells.append(nbformat.v4.new_code_cell(MODULES_CELL))
+    env = {"TLCOURSE_PROFILE": profile, "TLCOURSE_SEED": str(seed), "TLCOURSE_RECORD": str(record),
+           "TLCOURSE_LEDGER": str(ledger_path or ledger.default_path())}  # fmt: skip
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # the kernel inherits this process's environment
     client = NotebookClient(nb, timeout=None, startup_timeout=300, kernel_name="python3",
@@ -166,14 +278,16 @@ def execute(path: Path, *, profile: str, seed: int, record: Path) -> tuple[float
     except Exception as err:  # kernel died, could not start, ...
         raise RunFailed(f"{type(err).__name__}: {err}") from None
     finally:
+        seconds = time.perf_counter() - start
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+        modules_cell = nb.cells.pop()
         EXECUTED.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, EXECUTED / f"{path.stem}.{profile}.{seed}.ipynb")
-    return time.perf_counter() - start, nb
+    return seconds, nb, loaded_modules(modules_cell)
 
 
 def verify_one(path: Path, *, profile: str, seed: int, ledger_path: Path) -> dict[str, Any]:
@@ -183,7 +297,7 @@ def verify_one(path: Path, *, profile: str, seed: int, ledger_path: Path) -> dic
     with tempfile.TemporaryDirectory(prefix="tlcourse-verify-") as tmp:
         record = Path(tmp) / "record.jsonl"
         load_start = loadavg()
-        seconds, _ = execute(path, profile=profile, seed=seed, record=record)
+        seconds, _, modules = execute(path, profile=profile, seed=seed, record=record, ledger_path=ledger_path)
         load_end = loadavg()
         recorded, values = read_records(record, profile=profile, seed=seed)
     if declared and recorded and recorded != declared:
@@ -195,11 +309,136 @@ def verify_one(path: Path, *, profile: str, seed: int, ledger_path: Path) -> dic
         "load_start": load_start, "load_end": load_end, "values": values,
     }  # fmt: skip
     with ledger.locked(ledger_path) as data:
-        note = ledger.merge_run(data, profile=profile, notebook=path.stem, lesson=lesson,
-                                code=code_digest(source, lesson), seed=seed, run=run)  # fmt: skip
+        note = ledger.merge_run(data, profile=profile, notebook=path.stem, lesson=lesson, seed=seed, run=run,
+                                code=code_digest(source, lesson, modules), modules=modules)  # fmt: skip
     if note:
         print("note:", note, flush=True)
     return run
+
+
+def imported_modules(nb: nbformat.NotebookNode) -> list[str]:
+    """The ``tlcourse`` modules loaded by the notebook's own ``import tlcourse...`` lines (a fresh
+    interpreter runs just those): a lower bound of what a run loads, for entries measured before
+    verify recorded the kernel's list."""
+    lines = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        code = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] \
+                if isinstance(node, ast.ImportFrom) and not node.level else []  # fmt: skip
+            if any(n == "tlcourse" or n.startswith("tlcourse.") for n in names):
+                lines.append(ast.unparse(node))
+    code = "\n".join(["import json, sys", *lines, MODULES_CELL.replace("_json", "json").replace("_sys", "sys")])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                         check=False)  # fmt: skip
+    if out.returncode != 0:
+        raise SystemExit(f"importing the notebook's tlcourse modules failed:\n{out.stderr[-2000:]}")
+    return loaded_modules(nbformat.from_dict({"outputs": [{"text": out.stdout}]}))
+
+
+def stale_entries(data: dict[str, Any], folder: Path) -> list[str]:
+    """Ledger entries whose digest no longer matches today's notebook, TOML, modules and stack."""
+    out = []
+    for profile, notebooks in data["profiles"].items():
+        for stem, entry in notebooks.items():
+            path = folder / f"{stem}.ipynb"
+            if not path.is_file():
+                out.append(f"{profile}/{stem}: no notebook {path.name}")
+                continue
+            nb = nbformat.read(path, as_version=4)
+            if "modules" not in entry:
+                out.append(f"{profile}/{stem}: measured before the digest covered modules and the stack "
+                           "(one-off: `python scripts/verify.py --migrate-digests`)")
+            elif entry["code"] != code_digest(nb, entry["lesson"], entry["modules"]):
+                out.append(f"{profile}/{stem}: its notebook, lesson TOML, number-making modules or stack changed")
+    return out
+
+
+def changed_since(rev: str, files: list[Path]) -> list[str]:
+    """The ``files`` whose content differs between git revision ``rev`` and the working tree."""
+    rel = [str(f.relative_to(ROOT)) for f in files]
+    out = subprocess.run(["git", "diff", "--name-only", rev, "--", *rel], cwd=ROOT, capture_output=True,
+                         text=True, check=False)  # fmt: skip
+    if out.returncode != 0:
+        raise SystemExit(f"git diff {rev} failed: {out.stderr.strip()}")
+    return sorted(out.stdout.split())
+
+
+def git_text(rev: str, path: Path) -> str:
+    """The text of ``path`` at git revision ``rev`` (empty when it did not exist there)."""
+    out = subprocess.run(["git", "show", f"{rev}:{path.relative_to(ROOT)}"], cwd=ROOT, capture_output=True,
+                         text=True, check=False)  # fmt: skip
+    return out.stdout if out.returncode == 0 else ""
+
+
+def pins_here(text: str) -> set[str]:
+    """The ``name==version`` pins of a constraints file that apply to this platform (markers evaluated).
+
+    The lock also pins packages only macOS or Windows install; adding those changes nothing here.
+    """
+    from packaging.markers import Marker
+
+    out = set()
+    for line in text.splitlines():
+        spec, _, marker = line.partition(";")
+        if (m := _PIN.match(spec.strip())) and (not marker.strip() or Marker(marker.strip()).evaluate()):
+            out.add(f"{m.group(1).lower()}=={m.group(2)}")
+    return out
+
+
+def ledger_revision(ledger_path: Path) -> str | None:
+    """The last commit that changed the ledger file (None when git does not know it)."""
+    out = subprocess.run(["git", "log", "-1", "--format=%H", "--", str(ledger_path)], cwd=ROOT,
+                         capture_output=True, text=True, check=False)  # fmt: skip
+    return out.stdout.strip() or None
+
+
+def migrate_digests(data: dict[str, Any], folder: Path, since: str | None = None) -> tuple[list[str], list[str]]:
+    """One-off: give entries made with the first digest formula (code cells + TOML) today's digest.
+
+    Only where that old digest still matches today's notebook and TOML and, when ``since`` (the git
+    revision the ledger was measured at) is given, none of the entry's number-making modules nor
+    constraints.txt changed since then: the numbers were made by the code that is there now. Others
+    stay stale. The module list comes from an entry of the same notebook in another profile that
+    verify measured with today's formula (the code path is the same in every profile), else from
+    the notebook's import lines. Returns (migrated, left stale).
+    """
+    migrated, stale = [], []
+    for profile, notebooks in data["profiles"].items():
+        for stem, entry in notebooks.items():
+            name = f"{profile}/{stem}"
+            path = folder / f"{stem}.ipynb"
+            if not path.is_file():
+                stale.append(f"{name} (no notebook)")
+                continue
+            nb = nbformat.read(path, as_version=4)
+            lesson = entry["lesson"]
+            if "modules" in entry and entry["code"] == code_digest(nb, lesson, entry["modules"]):
+                continue  # already today's formula, and current
+            if entry["code"] != old_code_digest(nb, lesson):
+                stale.append(f"{name} (the notebook or TOML changed)")
+                continue
+            modules = next((e["modules"] for p, nbs in data["profiles"].items() if p != profile
+                            for s, e in nbs.items() if s == stem and "modules" in e
+                            and e["code"] == code_digest(nb, lesson, e["modules"])), None)  # fmt: skip
+            modules = modules if modules is not None else imported_modules(nb)
+            files = [module_file(m) for m in number_modules(modules)]
+            changed = changed_since(since, [f for f in files if f.is_file()]) if since else []
+            if since and pins_here(git_text(since, CONSTRAINTS)) != pins_here(CONSTRAINTS.read_text(encoding="utf-8")):
+                changed.append("constraints.txt (the pins that apply to this platform)")
+            if changed:
+                stale.append(f"{name} ({', '.join(changed)} changed since {since[:10]})")
+                continue
+            entry["code"], entry["modules"] = code_digest(nb, lesson, modules), sorted(modules)
+            migrated.append(name)
+    return migrated, stale
 
 
 def _num(x: float) -> str:
@@ -234,8 +473,8 @@ def markdown(data: dict[str, Any]) -> str:
             sec = entry["summary"]["seconds"]
             wall = _minutes(sec["mean"]) + (
                 f" ({_minutes(sec['min'])}-{_minutes(sec['max'])})" if sec["n"] > 1 else "")
-            machines = sorted({r["machine"] for r in runs.values()})
-            dates = sorted(r["date"][:10] for r in runs.values())
+            machines = sorted({r.get("machine", "machine not recorded") for r in runs.values()})
+            dates = sorted(r.get("date", "no date")[:10] for r in runs.values())
             date = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
             starts = [r["load_start"] for r in runs.values() if r.get("load_start") is not None]
             ends = [r["load_end"] for r in runs.values() if r.get("load_end") is not None]
@@ -263,18 +502,48 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--lessons", nargs="*", default=["all"],
                         help="lesson numbers or notebook stems (default: all)")  # fmt: skip
-    parser.add_argument("--seeds", type=int, default=1, help="runs per notebook (seeds 42, 43, ...)")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help="runs per notebook (seeds 42, 43, ...); default 5 in cpu, 3 in smoke, 1 in full")  # fmt: skip
     parser.add_argument("--first-seed", type=int, default=FIRST_SEED)
     parser.add_argument("--profile", default=os.environ.get("TLCOURSE_PROFILE") or "cpu",
                         choices=PROFILES)  # fmt: skip
     parser.add_argument("--folder", type=Path, default=ROOT / "solutions")
-    parser.add_argument("--ledger", type=Path, default=ledger.LEDGER)
+    parser.add_argument("--ledger", type=Path, default=ledger.default_path(),
+                        help="the ledger to write (default: $TLCOURSE_LEDGER or docs/results.json)")  # fmt: skip
+    parser.add_argument("--check", action="store_true",
+                        help="only validate the ledger and the arguments (make verify does this first)")  # fmt: skip
+    parser.add_argument("--migrate-digests", nargs="?", const="LEDGER", default=None, metavar="REV",
+                        help="one-off: rewrite old-formula digests whose notebook, TOML, number-making modules and\n"
+                             "constraints.txt are unchanged since git revision REV (default: the ledger's last commit;\n"
+                             "'none': do not compare modules)")  # fmt: skip
     args = parser.parse_args(argv)
-    if args.seeds < 1:
+    seeds_n = DEFAULT_SEEDS[args.profile] if args.seeds is None else args.seeds
+    if seeds_n < 1:
         parser.error("--seeds must be at least 1")
+    if not (0 <= args.first_seed and args.first_seed + seeds_n <= 2**32):
+        parser.error("--first-seed: seeds must lie in 0 .. 2**32 - 1 (numpy's range)")
+    try:  # a damaged ledger is found now, not after the first notebook's run
+        ledger.load(args.ledger)
+    except ledger.LedgerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.migrate_digests:
+        since = ledger_revision(args.ledger) if args.migrate_digests == "LEDGER" else args.migrate_digests
+        since = None if since == "none" else since
+        if args.migrate_digests == "LEDGER" and since is None:
+            parser.error(f"git has no commit of {args.ledger}: name the revision it was measured at, or 'none'")
+        with ledger.locked(args.ledger) as data:
+            migrated, stale = migrate_digests(data, args.folder, since)
+        print("migrated to today's digest: " + (", ".join(migrated) or "none"))
+        print("left stale (re-measure with make verify): " + (", ".join(stale) or "none"))
+        write_markdown(args.ledger)
+        return 0
     lessons = [w for item in args.lessons for w in re.split(r"[\s,]+", item) if w]
     paths = select(lessons, args.folder)
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    if args.check:
+        print(f"ledger {args.ledger.name} and arguments are valid: {len(paths)} notebook(s), {seeds_n} seed(s)")
+        return 0
+    seeds = range(args.first_seed, args.first_seed + seeds_n)
     failures = []
     for path in paths:
         for seed in seeds:

@@ -205,6 +205,19 @@ def test_offline_one_thread_makes_and_uses_the_course_assets_without_a_connectio
     assert (cache / "ultralytics" / "Ultralytics" / "Arial.ttf").is_file()
 
 
+def test_a_corrupt_image_stays_a_corrupt_image_after_ultralytics_loads(tmp_path):
+    """ultralytics wraps PIL.Image.open (HEIF autoinstall); offline() undoes it, so Pillow's own error shows."""
+    from PIL import Image, UnidentifiedImageError
+
+    from tlcourse import detection
+
+    detection.offline()
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(UnidentifiedImageError):
+        Image.open(bad)
+
+
 def test_coco_start_offline_names_the_offline_choice(tmp_path):
     """START = "coco" needs the official weights; without them the error names the course's checkpoint."""
     with pytest.raises(assets.AssetError, match="offline choice \\(asset 'yolo_source'\\)"):

@@ -1,4 +1,5 @@
-"""environment.yml (conda) and pyproject.toml (pip) name the same packages with the same ranges."""
+"""environment.yml (conda) and pyproject.toml (pip) name the same packages with the same ranges and
+markers; constraints.txt pins what they need on each platform the lock is for."""
 
 from __future__ import annotations
 
@@ -9,13 +10,19 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-_REQ = re.compile(r"^([A-Za-z0-9_.\-]+)(\[[^\]]*\])?\s*(.*)$")
+_REQ = re.compile(r"^([A-Za-z0-9_.\-]+)(\[[^\]]*\])?\s*([^;]*?)\s*(?:;\s*(.*))?$")
 
 
 def parse(req: str) -> tuple[str, str]:
+    """``(name, range)``; the marker, if any, after a ``;`` in the range (``>=2.21,<2.22;<marker>``)."""
     m = _REQ.match(req.strip())
     assert m, req
-    return m.group(1).lower().replace("_", "-"), m.group(3).replace(" ", "")
+    spec = m.group(3).replace(" ", "")
+    if m.group(4):
+        from packaging.markers import Marker
+
+        spec += ";" + str(Marker(m.group(4)))
+    return m.group(1).lower().replace("_", "-"), spec
 
 
 def pyproject_reqs() -> dict[str, str]:
@@ -59,9 +66,47 @@ def test_environment_yml_matches_pyproject():
 def test_environment_yml_uses_conda_forge_and_one_tensorflow():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert env["channels"][0] == "conda-forge"
-    conda, _ = conda_reqs()
-    assert [n for n in conda if n.startswith("tensorflow")] == ["tensorflow-cpu"]
+    conda, pip_lines = conda_reqs()
+    assert sorted(n for n in conda if n.startswith("tensorflow")) == ["tensorflow", "tensorflow-cpu"]
     assert "tf-keras" not in conda
+    lines = [ln for ln in pip_lines if ln.startswith("tensorflow")]
+    for environment, want in TENSORFLOW.items():
+        assert _tensorflows(lines, dict(environment)) == [want], dict(environment)
+
+
+# The TensorFlow distribution `make setup` (the tf-cpu extra) must pick: tensorflow-cpu has wheels for
+# x86_64 Linux and Windows only, tensorflow for Apple Silicon and Linux aarch64.
+def _env(**values):
+    from packaging.markers import default_environment
+
+    return tuple(sorted({**default_environment(), **values}.items()))
+
+
+TENSORFLOW = {
+    _env(sys_platform="linux", platform_system="Linux", platform_machine="x86_64"): "tensorflow-cpu",
+    _env(sys_platform="win32", platform_system="Windows", platform_machine="AMD64"): "tensorflow-cpu",
+    _env(sys_platform="darwin", platform_system="Darwin", platform_machine="arm64"): "tensorflow",
+    _env(sys_platform="linux", platform_system="Linux", platform_machine="aarch64"): "tensorflow",
+}
+
+
+def _tensorflows(lines, environment):
+    from packaging.requirements import Requirement
+
+    reqs = [Requirement(ln) for ln in lines]
+    return [r.name for r in reqs if r.marker is None or r.marker.evaluate({**environment, "extra": ""})]
+
+
+def test_tf_cpu_extra_picks_the_tensorflow_that_has_a_wheel_there():
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    extra = data["project"]["optional-dependencies"]["tf-cpu"]
+    for environment, want in TENSORFLOW.items():
+        assert _tensorflows(extra, dict(environment)) == [want], dict(environment)
+    # the three platforms the lock is for agree with this table
+    lock = _lock()
+    for plat in lock.PLATFORMS:
+        assert _tensorflows(extra, plat.environment("3.11.7")) == [
+            "tensorflow" if plat.key == "macos" else "tensorflow-cpu"], plat.label
 
 
 def test_torch_and_torchvision_are_a_matching_pair():
@@ -90,27 +135,35 @@ def test_readme_tested_stack_is_generated_from_the_lock():
     assert where.startswith("python 3.") and f"torch {pins['torch']}" in block
 
 
-def test_lock_satisfies_pyproject_ranges():
+def test_lock_satisfies_pyproject_ranges_on_each_platform():
+    """On Linux x86_64, macOS arm64 and Windows x86_64 every requirement of `make setup` that applies
+    there is pinned there, inside pyproject's range (e.g. tensorflow on macOS, tensorflow-cpu elsewhere)."""
     from packaging.requirements import Requirement
 
-    _, pins = _lock().parse((ROOT / "constraints.txt").read_text())
-    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    reqs = data["project"]["dependencies"] + data["project"]["optional-dependencies"]["tf-cpu"]
-    reqs += data["project"]["optional-dependencies"]["dev"] + data["build-system"]["requires"]
-    for line in reqs:
-        req = Requirement(line)
-        name = _lock().normalize(req.name)
-        assert name in pins, f"{req.name} is in pyproject.toml but not locked: run `make lock`"
-        assert req.specifier.contains(pins[name], prereleases=True), (
-            f"constraints.txt pins {name}=={pins[name]}, outside pyproject's {req.specifier}")
+    lock = _lock()
+    text = (ROOT / "constraints.txt").read_text()
+    python = lock.lock_python(text)
+    for plat in lock.PLATFORMS:
+        env = plat.environment(python)
+        pins = lock.pins_for(text, env)
+        for line in lock.stack_requirements():
+            req = Requirement(line)
+            if req.marker is not None and not req.marker.evaluate({**env, "extra": ""}):
+                continue
+            name = lock.normalize(req.name)
+            assert name in pins, f"{req.name} is needed on {plat.label} but not locked there: run `make lock`"
+            assert req.specifier.contains(pins[name], prereleases=True), (
+                f"constraints.txt pins {name}=={pins[name]}, outside pyproject's {req.specifier}")
 
 
 def test_installed_environment_is_the_locked_one():
     """What the suite runs with is what the lock says (a package added since: `make lock`)."""
     from importlib import metadata
 
+    from packaging.markers import default_environment
+
     lock = _lock()
-    _, pins = lock.parse((ROOT / "constraints.txt").read_text())
+    pins = lock.pins_for((ROOT / "constraints.txt").read_text(), default_environment())
     installed = {lock.normalize(d.metadata["Name"]): d.version for d in metadata.distributions()}
     installed.pop("tlcourse", None)
     differ = {n: (v, pins.get(n)) for n, v in installed.items() if pins.get(n) != v}

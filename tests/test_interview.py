@@ -630,3 +630,22 @@ def test_from_scratch_lora():
     assert "start B at zero" in drills.lora_layer(RandomB)
     assert "only A and B may train" in drills.lora_layer(BaseTrains)
     assert "give the class" in drills.lora_layer(ref(nn.Linear(2, 2), 1, 1.0))
+
+
+def test_ledger_record_keeps_a_learners_number_in_the_workspace(tmp_path, monkeypatch):
+    """A lesson run from the workspace: tl.ledger.record also writes the learner's own file."""
+    from types import SimpleNamespace
+
+    from tlcourse import ledger
+
+    monkeypatch.delenv(iv.MY_NUMBERS_ENV, raising=False)
+    monkeypatch.delenv("TLCOURSE_RECORD", raising=False)
+    monkeypatch.setenv("TLCOURSE_WORKSPACE", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    cfg = SimpleNamespace(profile="cpu", lesson="fine_tuning", seed=7)
+    ledger.record(cfg, "k", 0.5, quiet=True)
+    lines = (tmp_path / ".tlcourse" / "my_numbers.jsonl").read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["key"] == "k" and json.loads(lines[0])["value"] == 0.5
+    monkeypatch.chdir(tmp_path.parent)
+    ledger.record(cfg, "k2", 0.25, quiet=True)  # not from the workspace: nothing written
+    assert len((tmp_path / ".tlcourse" / "my_numbers.jsonl").read_text().splitlines()) == 1

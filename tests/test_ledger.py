@@ -71,15 +71,23 @@ def test_expected_check_and_seconds_read_what_merge_wrote(tmp_path, capsys):
             merge(data, seed, run(60 + seed - 42, acc=acc))
     cfg = SimpleNamespace(profile="cpu", lesson="x", seed=42)
     exp = ledger.expected(cfg, "acc", path)
-    assert exp is not None and exp.n == 3 and exp.tolerance() == pytest.approx(0.06)
-    assert ledger.check(cfg, "acc", 0.75, path=path) is True
+    # a prediction interval for one new run: t(1 - 0.0000417, 2) = 109.54, times 0.02 * sqrt(4/3)
+    assert exp is not None and exp.n == 3 and exp.tolerance() == pytest.approx(109.54 * 0.02 * (4 / 3) ** 0.5, rel=1e-3)
+    assert exp.tolerance(min_tol=5.0) == 5.0
+    assert ledger.check(cfg, "acc", 0.80, path=path) is True  # the old max(range, 3 std) = 0.06 failed this
     with pytest.raises(AssertionError, match="ledger measured"):
-        ledger.check(cfg, "acc", 0.80, path=path)
+        ledger.check(cfg, "acc", 3.5, path=path)
     assert ledger.check(cfg, "acc", 0.99, applies=False, path=path) is False
     assert ledger.check(SimpleNamespace(profile="smoke", lesson="x", seed=42), "acc", 0.5, path=path) is False
-    assert "no ledger entry for the smoke profile" in capsys.readouterr().out
+    assert "the ledger has no entry for the smoke profile" in capsys.readouterr().out
     assert ledger.seconds("03_x", "cpu", path) == {"mean": 61, "min": 60, "max": 62, "n": 3}
     assert ledger.seconds("03_x", "smoke", path) is None
+    with ledger.locked(path) as data:  # more seeds, a narrower interval: t(.., 4) = 16.28
+        for seed, acc in ((45, 0.71), (46, 0.73)):
+            merge(data, seed, run(60, acc=acc))
+    assert ledger.expected(cfg, "acc", path).tolerance() == pytest.approx(16.28 * 0.0158114 * 1.2**0.5, rel=1e-3)
+    with pytest.raises(AssertionError, match="allowed distance 0.282"):
+        ledger.check(cfg, "acc", 1.05, path=path)
 
 
 def test_table_records_checks_and_shows_the_ledger(tmp_path, monkeypatch):
@@ -94,7 +102,7 @@ def test_table_records_checks_and_shows_the_ledger(tmp_path, monkeypatch):
     assert frame.loc["new", "seeds"] == 0 and frame.loc["new", "this run"] == 0.5
     assert [json.loads(line)["key"] for line in rec.read_text().splitlines()] == ["acc", "new"]
     with pytest.raises(AssertionError, match="ledger measured"):
-        ledger.table(cfg, {"acc": 0.90}, path=path)
+        ledger.table(cfg, {"acc": 3.5}, path=path)
 
 
 def test_record_appends_one_json_line_per_number(tmp_path, monkeypatch):
@@ -148,3 +156,152 @@ def test_parallel_writers_lose_nothing(tmp_path):
             p.kill()
     notebooks = ledger.load(path)["profiles"]["cpu"]
     assert {nb: len(e["runs"]) for nb, e in notebooks.items()} == {"02_a": 10, "03_b": 10}
+
+
+def test_check_compares_in_any_profile_from_three_seeds(tmp_path, capsys):
+    """The smoke profile too: `make test` compares once the smoke ledger has 3 seeds."""
+    path = tmp_path / "results.json"
+    cfg = SimpleNamespace(profile="smoke", lesson="x", seed=42)
+    with ledger.locked(path) as data:
+        for seed, acc in ((42, 0.5), (43, 0.52)):
+            ledger.merge_run(data, profile="smoke", notebook="03_x", lesson="x", code="c", seed=seed,
+                             run=run(1, acc=acc))  # fmt: skip
+    assert ledger.check(cfg, "acc", 0.5, path=path) is False
+    assert "has 2 seed(s) for the smoke profile, fewer than 3" in capsys.readouterr().out
+    with ledger.locked(path) as data:
+        ledger.merge_run(data, profile="smoke", notebook="03_x", lesson="x", code="c", seed=44, run=run(1, acc=0.54))
+    assert ledger.check(cfg, "acc", 0.5, path=path) is True
+    with pytest.raises(AssertionError):
+        ledger.check(cfg, "acc", 9.0, path=path)
+
+
+def test_the_ledger_in_use_can_be_another_file(tmp_path, monkeypatch):
+    path = tmp_path / "trial.json"
+    with ledger.locked(path) as data:
+        for seed in (42, 43, 44):
+            merge(data, seed, run(1, acc=0.5 + seed / 1000))
+    monkeypatch.setenv("TLCOURSE_LEDGER", str(path))
+    assert ledger.default_path() == path
+    assert ledger.expected(SimpleNamespace(profile="cpu", lesson="x", seed=42), "acc").n == 3
+    monkeypatch.delenv("TLCOURSE_LEDGER")
+    assert ledger.default_path() == ledger.LEDGER
+
+
+def _five_seeds(path, a, b):
+    with ledger.locked(path) as data:
+        for i, seed in enumerate(range(42, 42 + len(a))):
+            merge(data, seed, run(1, a=a[i], b=b[i]))
+
+
+def test_claim_follows_the_rule_over_the_ledgers_seeds(tmp_path, capsys):
+    path = tmp_path / "results.json"
+    cfg = SimpleNamespace(profile="cpu", lesson="x", seed=42)
+    _five_seeds(path, [0.82, 0.83, 0.84, 0.85, 0.86], [0.80] * 5)
+    c = ledger.claim(cfg, "a", "b", expect="A>B", this_run=0.03, path=path)
+    assert c.verdict == "A>B" and c.n == 5
+    out = capsys.readouterr().out
+    assert "a - b: +0.040 +/- 0.016" in out and "a beats b" in out and "this run: +0.030" in out
+    with pytest.raises(AssertionError, match="the ledger's seeds say 'A>B'"):
+        ledger.claim(cfg, "a", "b", expect="no reliable difference", path=path)
+    with pytest.raises(AssertionError, match="this run's a - b = \\+0.500"):
+        ledger.claim(cfg, "a", "b", expect="A>B", this_run=0.5, path=path)
+    # a learner's own parameters: printed, never asserted
+    assert ledger.claim(cfg, "a", "b", expect="B>A", applies=False, path=path).verdict == "A>B"
+    # a gain against a constant, and a difference that flips on one seed
+    flip = tmp_path / "flip.json"
+    _five_seeds(flip, [0.05, 0.06, 0.07, 0.08, -0.001], [0.0] * 5)
+    assert ledger.claim(cfg, "a", 0.0, expect="no reliable difference", this_run=-0.01, path=flip).n == 5
+    with pytest.raises(AssertionError, match="'no reliable difference'"):
+        ledger.claim(cfg, "a", 0.0, expect="A>B", path=flip)
+    with pytest.raises(ValueError, match="expect='A wins'"):
+        ledger.claim(cfg, "a", "b", expect="A wins", path=path)
+
+
+def test_claim_asserts_nothing_with_too_few_seeds(tmp_path, capsys):
+    path = tmp_path / "results.json"
+    _five_seeds(path, [0.9, 0.9, 0.9], [0.1, 0.1, 0.1])
+    cfg = SimpleNamespace(profile="cpu", lesson="x", seed=42)
+    assert ledger.claim(cfg, "a", "b", expect="B>A", path=path).verdict == "too few seeds"
+    assert "3 paired seed(s) cannot show it: not asserted" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="this run's"):  # the number itself is still checked
+        ledger.claim(cfg, "a", "b", expect="B>A", this_run=-50.0, path=path)
+    empty = ledger.claim(cfg, "a", "b", expect="A>B", path=tmp_path / "none.json")
+    assert empty.n == 0
+
+
+GOOD_ENTRY = {"lesson": "x", "code": "c", "runs": {"42": {"seconds": 1.0, "values": {"acc": 0.5}}},
+              "summary": {"seconds": {"mean": 1.0, "min": 1.0, "max": 1.0, "n": 1},
+                          "values": {"acc": {"mean": 0.5, "std": 0.0, "min": 0.5, "max": 0.5, "n": 1}}}}  # fmt: skip
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    ('{"profiles": {"cpu": {"03_x": BODY}}}'.replace("BODY", json.dumps(GOOD_ENTRY)).replace('"std": 0.0', '"std": Infinity'),
+     "profiles.cpu.03_x.summary.values.acc.std = inf: must be a finite number"),
+    ('{"profiles": {"cpu": {"03_x": BODY}}}'.replace("BODY", json.dumps(GOOD_ENTRY)).replace('"mean": 0.5', '"mean": NaN'),
+     "summary.values.acc.mean = nan"),
+    ('{"profiles": {"cpu": {"03_x": BODY}}}'.replace("BODY", json.dumps(GOOD_ENTRY)).replace('"std": 0.0', '"std": -0.1'),
+     "std = -0.1: must be >= 0"),
+    ('{"profiles": {"cpu": {"03_x": BODY}}}'.replace("BODY", json.dumps(GOOD_ENTRY)).replace('"n": 1}}}', '"n": 0}}}'),
+     "summary.values.acc.n = 0: must be a whole number >= 1"),
+    ('{"profiles": {"cpu": {"03_x": BODY}}}'.replace("BODY", json.dumps(GOOD_ENTRY)).replace('"acc": 0.5}', '"acc": "0.5"}'),
+     "runs.42.values.acc = '0.5': must be a finite number"),
+    ('{"profiles": {"cpu": {"03_x": BODY}}}'.replace("BODY", json.dumps(GOOD_ENTRY)).replace('"summary"', '"sumary"'),
+     "unknown field(s) sumary"),
+    ('{"profiles": {"cpu": {"03_x": {"lesson": "x"}}}}', "missing field(s) code, runs, summary"),
+    ('{"profiles": []}', "profiles: must be a JSON object, got list"),
+    ("[]", "the top level: must be a JSON object"),
+    ('{"profiles": {"cpu": {"03_x": BODY}}}'.replace("BODY", json.dumps(GOOD_ENTRY)).replace('"42"', '"latest"'),
+     "'latest' is not a seed"),
+    ("{not json", "is not valid JSON"),
+])  # fmt: skip
+def test_a_damaged_ledger_is_refused_with_the_field_and_what_to_do(tmp_path, damage, message):
+    path = tmp_path / "results.json"
+    path.write_text(damage)
+    cfg = SimpleNamespace(profile="cpu", lesson="x", seed=42)
+    for call in (lambda: ledger.load(path), lambda: ledger.check(cfg, "acc", 1e9, path=path),
+                 lambda: ledger.seconds("03_x", "cpu", path)):  # fmt: skip
+        with pytest.raises(ledger.LedgerError) as err:
+            call()
+        assert message in str(err.value) and str(path) in str(err.value)
+        assert "git checkout docs/results.json" in str(err.value)
+
+
+def test_a_failed_write_leaves_the_old_ledger_and_no_temporary_file(tmp_path, monkeypatch):
+    path = tmp_path / "results.json"
+    with ledger.locked(path) as data:
+        merge(data, 42, run(1, acc=0.5))
+    before = path.read_text()
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ledger.os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space left"), ledger.locked(path) as data:
+        merge(data, 43, run(1, acc=0.6))
+    assert path.read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "results.json.lock"]
+
+
+def test_the_ledgers_temporary_files_are_git_ignored():
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    tmp = ledger.LEDGER.with_name(f".{ledger.LEDGER.name}.123.tmp").relative_to(root)
+    out = subprocess.run(["git", "check-ignore", str(tmp)], cwd=root, capture_output=True, text=True)
+    assert out.returncode == 0, f"{tmp} is not git-ignored"
+
+
+def test_claim_checks_this_runs_recorded_difference_by_default(tmp_path, capsys):
+    path = tmp_path / "results.json"
+    _five_seeds(path, [0.82, 0.83, 0.84, 0.85, 0.86], [0.80] * 5)
+    cfg = SimpleNamespace(profile="cpu", lesson="this_run_test", seed=47)
+    with ledger.locked(path) as data:
+        data["profiles"]["cpu"]["03_x"]["lesson"] = "this_run_test"
+    ledger.record(cfg, "a", 0.83, quiet=True)
+    ledger.record(cfg, "b", 0.80, quiet=True)
+    ledger.claim(cfg, "a", "b", expect="A>B", path=path)
+    assert "this run: +0.030" in capsys.readouterr().out
+    ledger.record(cfg, "a", 2.0, quiet=True)  # far outside the ledger's differences
+    with pytest.raises(AssertionError, match="this run's a - b = \\+1.200"):
+        ledger.claim(cfg, "a", "b", expect="A>B", path=path)

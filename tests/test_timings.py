@@ -98,3 +98,53 @@ def test_readme_and_lessons_show_the_ledgers_times():
     """The committed README and lessons agree with docs/results.json (else: `make times`)."""
     stale = sync_times.sync(ROOT, ledger.LEDGER, check=True)
     assert not stale, f"times or numbers differ from docs/results.json in {stale}: run `make times`"
+
+
+def test_a_nan_or_infinite_ledger_number_is_refused_not_written(tmp_path, capsys):
+    """`make times` never writes "nan min": the ledger is validated when read, the error names the field."""
+    path = tmp_path / "results.json"
+    fake_ledger(path)
+    text = path.read_text()
+    (tmp_path / "solutions").mkdir()
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "**Time:** <!-- tl:time -->x<!-- /tl:time -->"}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
+    lesson = tmp_path / "solutions" / "02_x.ipynb"
+    lesson.write_text(dump(nb))
+    (tmp_path / "README.md").write_text("<!-- tl:times -->\nold\n<!-- /tl:times -->\n")
+    for bad in ('"mean": NaN', '"mean": Infinity'):
+        path.write_text(text.replace('"mean": 285.0', bad, 1))
+        with pytest.raises(ledger.LedgerError, match=r"profiles.cpu.02_x.summary.seconds.mean = (nan|inf)"):
+            sync_times.sync(tmp_path, path)
+        assert "nan" not in lesson.read_text() and "old" in (tmp_path / "README.md").read_text()
+    with pytest.raises(ValueError, match="finite"):
+        sync_times.duration(float("nan"))
+
+
+def test_main_reports_a_damaged_ledger_without_a_traceback(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "results.json"
+    path.write_text('{"profiles": {"cpu": {"02_x": {"lesson": "x"}}}}')
+    monkeypatch.setattr(sync_times.ledger, "LEDGER", path)
+    monkeypatch.delenv("TLCOURSE_LEDGER", raising=False)
+    assert sync_times.main(["--check"]) == 2
+    err = capsys.readouterr().err
+    assert "missing field(s) code, runs, summary" in err and "git checkout docs/results.json" in err
+
+
+def test_a_failed_write_leaves_the_lesson_and_no_temporary_file(tmp_path, monkeypatch):
+    path = tmp_path / "results.json"
+    fake_ledger(path)
+    (tmp_path / "solutions").mkdir()
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "**Time:** <!-- tl:time -->x<!-- /tl:time -->"}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
+    lesson = tmp_path / "solutions" / "02_x.ipynb"
+    lesson.write_text(dump(nb))
+    before = lesson.read_text()
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ledger.os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        sync_times.sync(tmp_path, path)
+    assert lesson.read_text() == before
+    assert [p.name for p in (tmp_path / "solutions").iterdir()] == ["02_x.ipynb"]

@@ -62,6 +62,48 @@ def test_code_digest_follows_code_and_config_not_prose():
     assert digest != verify.code_digest(a, "fine_tuning")  # another lesson's sizes
 
 
+def test_every_tlcourse_module_is_classified():
+    """A new module must say whether its code can change a recorded number (then it is in the digest)."""
+    package = ROOT / "tlcourse"
+    found = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+             for p in package.rglob("*.py")}  # fmt: skip
+    assert found - set(verify.MODULE_ROLES) == set(), "classify these in scripts/verify.py MODULE_ROLES"
+    assert set(verify.MODULE_ROLES) - found == set(), "MODULE_ROLES names modules that do not exist"
+    assert set(verify.MODULE_ROLES.values()) == {verify.NUMBERS, verify.BOOKKEEPING}
+    for name in verify.MODULE_ROLES:
+        assert verify.module_file(name).is_file(), name
+    assert verify.number_modules(["tlcourse", "tlcourse.train", "tlcourse.ledger", "tlcourse.new_thing"]) == [
+        "tlcourse.new_thing", "tlcourse.train"]  # unclassified counts as number-making
+
+
+def test_the_digest_covers_number_making_modules_and_the_stack(tmp_path, monkeypatch):
+    nb = notebook(("code", 'cfg = tl.config("start_here")'))
+    files = {"tlcourse.train": tmp_path / "train.py", "tlcourse.ledger": tmp_path / "ledger.py"}
+    for f in files.values():
+        f.write_text("x = 1\n")
+    monkeypatch.setattr(verify, "module_file", lambda name: files[name])
+    mods, stack = ["tlcourse.ledger", "tlcourse.train"], ["torch==2.14.0"]
+    digest = verify.code_digest(nb, "start_here", mods, stack)
+    assert digest != verify.old_code_digest(nb, "start_here")
+    files["tlcourse.ledger"].write_text("x = 2\n")  # bookkeeping: not part of the digest
+    assert verify.code_digest(nb, "start_here", mods, stack) == digest
+    files["tlcourse.train"].write_text("x = 2\n")  # the training loop changed
+    changed = verify.code_digest(nb, "start_here", mods, stack)
+    assert changed != digest
+    assert verify.code_digest(nb, "start_here", mods, ["torch==2.15.0"]) != changed  # another torch
+    assert verify.code_digest(nb, "start_here", ["tlcourse.ledger"], stack) != changed  # train not imported
+
+
+def test_the_locked_stack_is_the_installed_versions_of_the_pins(tmp_path):
+    from importlib.metadata import version
+
+    lock = tmp_path / "constraints.txt"
+    lock.write_text("# comment\nnbformat==0.0.1\npytest==1.0 ; sys_platform == 'linux'\n"
+                    "not-a-real-distribution-xyz==1.0\n\n")  # fmt: skip
+    assert verify.locked_stack(lock) == [f"nbformat=={version('nbformat')}", f"pytest=={version('pytest')}"]
+    assert len(verify.locked_stack()) > 50  # the course's own lock
+
+
 def test_markdown_table_has_time_load_and_every_number():
     data: dict = {}
     for seed, acc in ((42, 0.70), (43, 0.74)):
@@ -83,16 +125,19 @@ def test_verify_runs_notebooks_merges_good_runs_and_fails_on_a_broken_one(tmp_pa
     good = notebook(("md", "# Tiny"), ("code", "import os\nimport tlcourse as tl\n"
                                                'cfg = tl.config("start_here")\n'
                                                'tl.ledger.record(cfg, "seed_half", cfg.seed / 2)\n'
-                                               'tl.ledger.record(cfg, "cwd_is_here", float(os.path.isfile("91_tiny.ipynb")))'))  # fmt: skip
+                                               'tl.ledger.record(cfg, "cwd_is_here", float(os.path.isfile("91_tiny.ipynb")))\n'
+                                               f'tl.ledger.record(cfg, "reads_this_ledger", float(str(tl.ledger.default_path()) == {str(tmp_path / "results.json")!r}))'))  # fmt: skip
     bad = notebook(("code", "x = 1"), ("code", 'raise RuntimeError("the check says no")'))
     nbformat.write(good, folder / "91_tiny.ipynb")
     nbformat.write(bad, folder / "92_broken.ipynb")
     path = tmp_path / "results.json"
+    modules = verify.imported_modules(good)  # what `import tlcourse` loads, as the kernel will
+    assert "tlcourse" in modules and "tlcourse.ledger" in modules
     with ledger.locked(path) as data:  # seed 42 measured earlier with the same code: kept
-        ledger.merge_run(data, profile="cpu", notebook="91_tiny", lesson="start_here", seed=42,
-                         code=verify.code_digest(good, "start_here"), run={
+        ledger.merge_run(data, profile="cpu", notebook="91_tiny", lesson="start_here", seed=42, modules=modules,
+                         code=verify.code_digest(good, "start_here", modules), run={
                              "seconds": 5.0, "machine": "m", "load_start": 0.1, "load_end": 0.1,
-                             "date": "2026-11-30 10:00 UTC", "values": {"seed_half": 21.0, "cwd_is_here": 1.0}})  # fmt: skip
+                             "date": "2026-11-30 10:00 UTC", "values": {"seed_half": 21.0, "cwd_is_here": 1.0, "reads_this_ledger": 1.0}})  # fmt: skip
     args = ["--folder", str(folder), "--ledger", str(path), "--profile", "cpu", "--first-seed", "43"]
     assert verify.main([*args, "--lessons", "all", "--seeds", "1"]) == 1  # 92 fails
     out = capsys.readouterr().out
@@ -103,8 +148,94 @@ def test_verify_runs_notebooks_merges_good_runs_and_fails_on_a_broken_one(tmp_pa
     assert entry["91_tiny"]["lesson"] == "start_here"
     runs = entry["91_tiny"]["runs"]
     assert {s: r["values"] for s, r in runs.items()} == {
-        "42": {"seed_half": 21.0, "cwd_is_here": 1.0}, "43": {"seed_half": 21.5, "cwd_is_here": 1.0}}
+        "42": {"seed_half": 21.0, "cwd_is_here": 1.0, "reads_this_ledger": 1.0},
+        "43": {"seed_half": 21.5, "cwd_is_here": 1.0, "reads_this_ledger": 1.0}}
+    assert entry["91_tiny"]["modules"] == modules  # the kernel's list, recorded
+    assert verify.stale_entries(ledger.load(path), folder) == []
     assert all(r["seconds"] > 0 and r["load_start"] is not None for r in runs.values())
     assert entry["91_tiny"]["summary"]["values"]["seed_half"]["n"] == 2
     assert "`91_tiny` | 42, 43 |" in (tmp_path / "results.md").read_text()
     assert (tmp_path / "executed" / "92_broken.cpu.43.ipynb").is_file()
+
+
+def test_verify_checks_the_ledger_and_its_arguments_before_running_anything(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(verify, "verify_one", lambda *a, **k: pytest.fail("a notebook ran"))
+    folder = tmp_path / "solutions"
+    folder.mkdir()
+    nbformat.write(notebook(("code", "x = 1")), folder / "91_tiny.ipynb")
+    path = tmp_path / "results.json"
+    path.write_text('{"profiles": {"cpu": {"91_tiny": {"lesson": "x", "code": "c", "runs": {}, '
+                    '"summary": {"seconds": {"mean": Infinity, "min": 1, "max": 1, "n": 1}, "values": {}}}}}}')  # fmt: skip
+    args = ["--folder", str(folder), "--ledger", str(path), "--lessons", "91"]
+    assert verify.main(args) == 2
+    assert "summary.seconds.mean = inf" in capsys.readouterr().err
+    assert verify.main([*args, "--check"]) == 2
+    path.unlink()
+    assert verify.main([*args, "--check"]) == 0
+    assert "1 notebook(s), 5 seed(s)" in capsys.readouterr().out  # cpu: 5 seeds by default
+    assert verify.main([*args, "--check", "--profile", "smoke"]) == 0
+    assert "3 seed(s)" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        verify.main([*args, "--check", "--lessons", "07"])
+    with pytest.raises(SystemExit):
+        verify.main([*args, "--first-seed", "-1"])
+    with pytest.raises(SystemExit):
+        verify.main([*args, "--seeds", "0"])
+
+
+def test_migration_rewrites_only_entries_whose_notebook_and_toml_are_unchanged(tmp_path, capsys):
+    folder = tmp_path / "solutions"
+    folder.mkdir()
+    a = notebook(("code", 'import tlcourse as tl\ncfg = tl.config("start_here")'))
+    b = notebook(("code", 'import tlcourse as tl\ncfg = tl.config("start_here")\nx = 2'))
+    nbformat.write(a, folder / "91_a.ipynb")
+    nbformat.write(b, folder / "92_b.ipynb")
+    run = {"seconds": 1.0, "date": "2026-12-01 07:00 UTC", "machine": "m", "values": {"acc": 0.5}}
+    path = tmp_path / "results.json"
+    with ledger.locked(path) as data:
+        ledger.merge_run(data, profile="cpu", notebook="91_a", lesson="start_here", seed=42, run=run,
+                         code=verify.old_code_digest(a, "start_here"))  # old formula, same notebook
+        ledger.merge_run(data, profile="cpu", notebook="92_b", lesson="start_here", seed=42, run=run,
+                         code=verify.old_code_digest(a, "start_here"))  # old formula, the notebook changed since
+        ledger.merge_run(data, profile="smoke", notebook="91_a", lesson="start_here", seed=42, run=run,
+                         modules=["tlcourse", "tlcourse.train"],
+                         code=verify.code_digest(a, "start_here", ["tlcourse", "tlcourse.train"]))  # new formula
+    old = "measured before the digest covered modules and the stack (one-off: `python scripts/verify.py --migrate-digests`)"
+    STALE_B = f"cpu/92_b: {old}"  # noqa: N806
+    assert verify.stale_entries(ledger.load(path), folder) == [f"cpu/91_a: {old}", STALE_B]
+    assert verify.main(["--folder", str(folder), "--ledger", str(path), "--migrate-digests", "none"]) == 0
+    out = capsys.readouterr().out
+    assert "migrated to today's digest: cpu/91_a" in out and "cpu/92_b (the notebook or TOML changed)" in out
+    entries = ledger.load(path)["profiles"]
+    assert entries["cpu"]["91_a"]["modules"] == ["tlcourse", "tlcourse.train"]  # the smoke run's list
+    assert verify.stale_entries(ledger.load(path), folder) == [STALE_B]
+    assert entries["cpu"]["91_a"]["runs"]["42"]["values"] == {"acc": 0.5}  # the numbers kept
+    assert verify.main(["--folder", str(folder), "--ledger", str(path), "--migrate-digests", "none"]) == 0
+    assert "migrated to today's digest: none" in capsys.readouterr().out  # idempotent
+    with ledger.locked(path) as data:  # without a list from another profile: the notebook's import lines
+        del data["profiles"]["smoke"]
+        data["profiles"]["cpu"]["91_a"]["code"] = verify.old_code_digest(a, "start_here")
+        del data["profiles"]["cpu"]["91_a"]["modules"]
+    verify.main(["--folder", str(folder), "--ledger", str(path), "--migrate-digests", "none"])
+    mods = ledger.load(path)["profiles"]["cpu"]["91_a"]["modules"]
+    assert "tlcourse" in mods and "tlcourse.profiles" in mods and "tlcourse.train" not in mods
+    assert verify.stale_entries(ledger.load(path), folder) == [STALE_B]
+
+
+def test_migration_leaves_entries_whose_modules_changed_since_the_ledger_was_measured(monkeypatch):
+    assert verify.changed_since("HEAD", [verify.CONSTRAINTS]) in ([], ["constraints.txt"])  # real git works
+    seen = {}
+
+    def fake_changed(rev, files):
+        seen[rev] = [f.name for f in files]
+        return ["tlcourse/train.py"]
+
+    monkeypatch.setattr(verify, "changed_since", fake_changed)
+    nb_path = ROOT / "solutions" / "00_start_here.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    entry = {"lesson": "start_here", "code": verify.old_code_digest(nb, "start_here"), "runs": {},
+             "summary": {"seconds": {"mean": 1, "min": 1, "max": 1, "n": 1}, "values": {}}}  # fmt: skip
+    data = {"profiles": {"cpu": {"00_start_here": entry}}}
+    migrated, stale = verify.migrate_digests(data, ROOT / "solutions", since="abc123")
+    assert migrated == [] and stale == ["cpu/00_start_here (tlcourse/train.py changed since abc123)"]
+    assert "constraints.txt" in seen["abc123"] and entry["code"] == verify.old_code_digest(nb, "start_here")

@@ -76,7 +76,25 @@ def offline(config_dir: str | os.PathLike[str] | None = None) -> Path:
 
     if any(settings.get(k) != v for k, v in OFF_SETTINGS.items()):
         settings.update(OFF_SETTINGS)
+    _restore_pillow_open()
     return folder
+
+
+def _restore_pillow_open() -> None:
+    """Give Pillow its own ``Image.open`` back after ultralytics replaced it.
+
+    On import, ultralytics wraps ``PIL.Image.open`` for the whole process: a file Pillow cannot
+    identify makes the wrapper try to install ``pi-heif`` (refused offline) and raise
+    ``ModuleNotFoundError`` instead of Pillow's ``UnidentifiedImageError``, so every later reader
+    (the course's corrupt-image checks included) would report a missing module instead of a bad
+    image. The course ships no HEIF images, so nothing is lost.
+    """
+    from PIL import Image
+    from ultralytics.utils import patches
+
+    original = getattr(patches, "_image_open", None)
+    if original is not None and Image.open is not original:
+        Image.open = original
 
 
 def save_canonical(state: dict[str, Any], path: Path) -> None:
