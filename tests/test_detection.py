@@ -333,3 +333,25 @@ def test_iou_check():
 
     assert "union" in chk.iou_function(over_area_a)
     assert "function" in chk.iou_function(3)
+
+
+def test_ap_at_threshold_check():
+    test = chk.ap_at_threshold(expected=0.21, ap50=0.49, threshold=0.75)
+    assert test(0.215) is None
+    assert "pass threshold=0.75" in test(0.49)
+    assert "cannot rise" in test(0.6)
+    assert "ultralytics gives 0.210" in test(0.1)
+    assert "number" in test("0.21") and "number" in test(True)
+
+
+def test_predicted_order_check_grades_against_the_rule_not_one_run():
+    lower = chk.predicted_order("B>A", "freeze=24", "freeze=10")
+    assert lower("lower") is None
+    assert "lower than freeze=10, on every seed" in lower("higher")
+    assert "one of" in lower("worse")
+    tie = chk.predicted_order("no reliable difference", "freeze=24", "freeze=10")
+    assert tie("no reliable difference") is None
+    assert "one run's order is not a result" in tie("lower")
+    assert chk.predicted_order("A>B", "x", "y")("higher") is None
+    with pytest.raises(ValueError, match="too few seeds"):
+        chk.predicted_order("too few seeds", "x", "y")

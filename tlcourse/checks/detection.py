@@ -151,3 +151,52 @@ def iou_function(fn: Any) -> str | None:
         if abs(float(fn(b, a)) - got) > 1e-9:
             return "iou(a, b) and iou(b, a) differ; IoU is symmetric."
     return None
+
+
+def ap_at_threshold(expected: float, ap50: float, threshold: float, tol: float = 0.01) -> Callable[[Any], str | None]:
+    """Test for "compute one class's AP at IoU ``threshold``" (``expected``: ultralytics' value).
+
+    ``ap50`` is the same class's AP at IoU 0.5, to recognise the threshold left at 0.5.
+    """
+
+    def test(answer: Any) -> str | None:
+        if isinstance(answer, bool) or not isinstance(answer, int | float):
+            return f"answer with a number (the AP), got {type(answer).__name__}."
+        got = float(answer)
+        if abs(got - expected) <= tol:
+            return None
+        if abs(got - ap50) <= 1e-9 and abs(expected - ap50) > tol:
+            return f"that is the AP at IoU 0.5; pass threshold={threshold}."
+        if got > ap50 + tol:
+            return (f"{got:.3f} is above the AP at IoU 0.5 ({ap50:.3f}): a stricter threshold can only turn "
+                    "true positives into false ones, so AP cannot rise.")  # fmt: skip
+        return (f"ultralytics gives {expected:.3f} for this class at IoU {threshold}, yours {got:.3f}: call "
+                f"average_precision(focus, {threshold}, iou) with your iou from Exercise 5.")  # fmt: skip
+
+    return test
+
+
+ORDER_WORDS = {"A>B": "higher", "B>A": "lower", "no reliable difference": "no reliable difference"}
+
+
+def predicted_order(verdict: str, change: str, baseline: str) -> Callable[[Any], str | None]:
+    """Test for "predict whether ``change`` scores higher, lower or no differently than ``baseline``".
+
+    ``verdict`` is the course's rule over the ledger's seeds for "change beats baseline"
+    (:data:`tlcourse.claims.VERDICTS`: ``"A>B"``, ``"B>A"`` or ``"no reliable difference"``).
+    """
+    if verdict not in ORDER_WORDS:
+        raise ValueError(f"verdict must be one of {sorted(ORDER_WORDS)}, got {verdict!r} (too few seeds to grade)")
+    want = ORDER_WORDS[verdict]
+
+    def test(answer: Any) -> str | None:
+        if answer not in ORDER_WORDS.values():
+            return f"answer with one of {sorted(ORDER_WORDS.values())}, got {answer!r}."
+        if answer == want:
+            return None
+        if want == "no reliable difference":
+            return (f"over the ledger's seeds {change} is sometimes above and sometimes below {baseline} (or too "
+                    "close to call): one run's order is not a result.")  # fmt: skip
+        return f"over the ledger's seeds {change} scores {want} than {baseline}, on every seed."
+
+    return test
