@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from workspace_helpers import nb
 
 from tlcourse import assets
 
@@ -94,3 +95,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     root = _state.pop("root", None)
     if root is not None:
         shutil.rmtree(root, ignore_errors=True)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> Path:
+    """A course folder with lessons 00 and 03."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    (folder / "00_start_here.ipynb").write_text(nb("course 00"))
+    (folder / "03_fine_tuning.ipynb").write_text(nb("course 03"))
+    return folder

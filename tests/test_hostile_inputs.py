@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from workspace_helpers import nb
 
 import tlcourse as tl
 from tlcourse import build as nbbuild
@@ -30,6 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_script(name: str):
+    """Import scripts/<name>.py as running it would: with scripts/ on the path (build_site imports build_slides)."""
+    if str(ROOT / "scripts") not in sys.path:
+        sys.path.insert(0, str(ROOT / "scripts"))
     spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -38,10 +42,6 @@ def load_script(name: str):
 
 def enospc(*_a, **_k):
     raise OSError(errno.ENOSPC, "No space left on device")
-
-
-def nb(text: str) -> str:
-    return json.dumps({"cells": [{"cell_type": "code", "source": text}]})
 
 
 # --------------------------------------------------------------------- 1. a learner's files are sacred
@@ -111,13 +111,6 @@ def test_site_replaces_only_its_own_or_an_empty_folder(site, tmp_path):
         site.check_out(link)
 
 
-@pytest.fixture
-def course(tmp_path: Path) -> Path:
-    folder = tmp_path / "notebooks"
-    folder.mkdir()
-    (folder / "00_start_here.ipynb").write_text(nb("course 00"))
-    (folder / "03_fine_tuning.ipynb").write_text(nb("course 03"))
-    return folder
 
 
 @pytest.mark.parametrize("name", ["notebooks", "solutions", "tlcourse", "notebooks/sub", "."])

@@ -234,23 +234,28 @@ GOOD_ENTRY = {"lesson": "x", "code": "c", "runs": {"42": {"seconds": 1.0, "value
                           "values": {"acc": {"mean": 0.5, "std": 0.0, "min": 0.5, "max": 0.5, "n": 1}}}}  # fmt: skip
 
 
+def damaged(old: str, new: str) -> str:
+    """A ledger holding GOOD_ENTRY as cpu/03_x, with ``old`` replaced by ``new`` in its JSON text."""
+    return json.dumps({"profiles": {"cpu": {"03_x": GOOD_ENTRY}}}).replace(old, new)
+
+
 @pytest.mark.parametrize(("damage", "message"), [
-    ('{"profiles": {"cpu": {"03_x": BODY}}}'.replace("BODY", json.dumps(GOOD_ENTRY)).replace('"std": 0.0', '"std": Infinity'),
+    (damaged('"std": 0.0', '"std": Infinity'),
      "profiles.cpu.03_x.summary.values.acc.std = inf: must be a finite number"),
-    ('{"profiles": {"cpu": {"03_x": BODY}}}'.replace("BODY", json.dumps(GOOD_ENTRY)).replace('"mean": 0.5', '"mean": NaN'),
+    (damaged('"mean": 0.5', '"mean": NaN'),
      "summary.values.acc.mean = nan"),
-    ('{"profiles": {"cpu": {"03_x": BODY}}}'.replace("BODY", json.dumps(GOOD_ENTRY)).replace('"std": 0.0', '"std": -0.1'),
+    (damaged('"std": 0.0', '"std": -0.1'),
      "std = -0.1: must be >= 0"),
-    ('{"profiles": {"cpu": {"03_x": BODY}}}'.replace("BODY", json.dumps(GOOD_ENTRY)).replace('"n": 1}}}', '"n": 0}}}'),
+    (damaged('"n": 1}}}', '"n": 0}}}'),
      "summary.values.acc.n = 0: must be a whole number >= 1"),
-    ('{"profiles": {"cpu": {"03_x": BODY}}}'.replace("BODY", json.dumps(GOOD_ENTRY)).replace('"acc": 0.5}', '"acc": "0.5"}'),
+    (damaged('"acc": 0.5}', '"acc": "0.5"}'),
      "runs.42.values.acc = '0.5': must be a finite number"),
-    ('{"profiles": {"cpu": {"03_x": BODY}}}'.replace("BODY", json.dumps(GOOD_ENTRY)).replace('"summary"', '"sumary"'),
+    (damaged('"summary"', '"sumary"'),
      "unknown field(s) sumary"),
     ('{"profiles": {"cpu": {"03_x": {"lesson": "x"}}}}', "missing field(s) code, runs, summary"),
     ('{"profiles": []}', "profiles: must be a JSON object, got list"),
     ("[]", "the top level: must be a JSON object"),
-    ('{"profiles": {"cpu": {"03_x": BODY}}}'.replace("BODY", json.dumps(GOOD_ENTRY)).replace('"42"', '"latest"'),
+    (damaged('"42"', '"latest"'),
      "'latest' is not a seed"),
     ("{not json", "is not valid JSON"),
 ])  # fmt: skip

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from workspace_helpers import nb
 
 from tlcourse import workspace as ws
-
-
-def nb(text: str) -> str:
-    return json.dumps({"cells": [{"cell_type": "code", "source": text}]})
-
-
-@pytest.fixture
-def course(tmp_path: Path) -> Path:
-    folder = tmp_path / "notebooks"
-    folder.mkdir()
-    (folder / "00_start_here.ipynb").write_text(nb("course 00"))
-    (folder / "03_fine_tuning.ipynb").write_text(nb("course 03"))
-    return folder
 
 
 def test_first_sync_copies_every_lesson(tmp_path, course):
