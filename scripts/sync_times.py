@@ -200,7 +200,7 @@ def notebooks(root: Path) -> list[Path]:
 
 def sync(root: Path = ROOT, path: Path | None = None, check: bool = False) -> list[str]:
     """Fill (or with ``check`` only compare) every block; return the files that were stale."""
-    path = path or ledger.LEDGER
+    path = path or ledger.default_path()
     stale = []
     data = ledger.load(path)
     for nb_path in notebooks(root):
