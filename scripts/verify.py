@@ -303,6 +303,7 @@ def verify_one(path: Path, *, profile: str, seed: int, ledger_path: Path) -> dic
     if declared and recorded and recorded != declared:
         raise RunFailed(f"the notebook configures lesson {declared!r} but recorded {recorded!r}")
     lesson = recorded or declared or path.stem
+    stack = locked_stack()
     run = {
         "seconds": round(seconds, 1), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(), "threads": thread_count(),
@@ -310,7 +311,8 @@ def verify_one(path: Path, *, profile: str, seed: int, ledger_path: Path) -> dic
     }  # fmt: skip
     with ledger.locked(ledger_path) as data:
         note = ledger.merge_run(data, profile=profile, notebook=path.stem, lesson=lesson, seed=seed, run=run,
-                                code=code_digest(source, lesson, modules), modules=modules)  # fmt: skip
+                                code=code_digest(source, lesson, modules, stack), modules=modules,
+                                stack=stack)  # fmt: skip
     if note:
         print("note:", note, flush=True)
     return run
@@ -343,8 +345,27 @@ def imported_modules(nb: nbformat.NotebookNode) -> list[str]:
     return loaded_modules(nbformat.from_dict({"outputs": [{"text": out.stdout}]}))
 
 
+def stack_changes(stack: list[str]) -> list[str]:
+    """The pins of ``stack`` (``name==version``) whose installed version differs today, as text."""
+    out = []
+    for pin in stack:
+        name, _, version = pin.partition("==")
+        try:
+            now = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            now = "not installed"
+        if now != version:
+            out.append(f"{name} {version} -> {now}")
+    return out
+
+
 def stale_entries(data: dict[str, Any], folder: Path) -> list[str]:
-    """Ledger entries whose digest no longer matches today's notebook, TOML, modules and stack."""
+    """Ledger entries whose digest no longer matches today's notebook, TOML, modules and stack.
+
+    An entry's stack is the pins installed when it was measured (stored with it): a pin added to the
+    lock later (a package another lesson needs) leaves it current; a pin of its stack that changed
+    version or is gone makes it stale. Entries from before the stack was stored use today's lock.
+    """
     out = []
     for profile, notebooks in data["profiles"].items():
         for stem, entry in notebooks.items():
@@ -356,7 +377,9 @@ def stale_entries(data: dict[str, Any], folder: Path) -> list[str]:
             if "modules" not in entry:
                 out.append(f"{profile}/{stem}: measured before the digest covered modules and the stack "
                            "(one-off: `python scripts/verify.py --migrate-digests`)")
-            elif entry["code"] != code_digest(nb, entry["lesson"], entry["modules"]):
+            elif changes := stack_changes(entry.get("stack", [])):
+                out.append(f"{profile}/{stem}: installed packages changed since it was measured ({', '.join(changes)})")
+            elif entry["code"] != code_digest(nb, entry["lesson"], entry["modules"], entry.get("stack")):
                 out.append(f"{profile}/{stem}: its notebook, lesson TOML, number-making modules or stack changed")
     return out
 
@@ -420,7 +443,10 @@ def migrate_digests(data: dict[str, Any], folder: Path, since: str | None = None
                 continue
             nb = nbformat.read(path, as_version=4)
             lesson = entry["lesson"]
-            if "modules" in entry and entry["code"] == code_digest(nb, lesson, entry["modules"]):
+            if "modules" in entry and entry["code"] == code_digest(nb, lesson, entry["modules"], entry.get("stack")):
+                if "stack" not in entry:  # current with today's lock: store the stack it was measured with
+                    entry["stack"] = locked_stack()
+                    migrated.append(name)
                 continue  # already today's formula, and current
             if entry["code"] != old_code_digest(nb, lesson):
                 stale.append(f"{name} (the notebook or TOML changed)")
@@ -437,6 +463,7 @@ def migrate_digests(data: dict[str, Any], folder: Path, since: str | None = None
                 stale.append(f"{name} ({', '.join(changed)} changed since {since[:10]})")
                 continue
             entry["code"], entry["modules"] = code_digest(nb, lesson, modules), sorted(modules)
+            entry["stack"] = locked_stack()
             migrated.append(name)
     return migrated, stale
 

@@ -104,6 +104,31 @@ def test_the_locked_stack_is_the_installed_versions_of_the_pins(tmp_path):
     assert len(verify.locked_stack()) > 50  # the course's own lock
 
 
+def test_an_entry_keeps_its_own_stack_a_pin_added_later_does_not_make_it_stale(tmp_path, monkeypatch):
+    from importlib.metadata import version
+
+    folder = tmp_path / "solutions"
+    folder.mkdir()
+    nb = notebook(("code", 'cfg = tl.config("start_here")'))
+    nbformat.write(nb, folder / "91_a.ipynb")
+    stack = [f"nbformat=={version('nbformat')}", f"pytest=={version('pytest')}"]
+    run = {"seconds": 1.0, "values": {"acc": 0.5}}
+    data = {"profiles": {}}
+    ledger.merge_run(data, profile="cpu", notebook="91_a", lesson="start_here", seed=42, run=run,
+                     modules=["tlcourse"], stack=stack, code=verify.code_digest(nb, "start_here", ["tlcourse"], stack))
+    ledger.validate(data)
+    lock = tmp_path / "constraints.txt"
+    lock.write_text("\n".join([*stack, f"packaging=={version('packaging')}"]) + "\n")
+    monkeypatch.setattr(verify, "CONSTRAINTS", lock)  # the lock grew a pin another lesson needs
+    assert verify.stale_entries(data, folder) == []
+    data["profiles"]["cpu"]["91_a"]["stack"] = [f"nbformat=={version('nbformat')}", "pytest==0.0.1"]
+    assert verify.stale_entries(data, folder) == [
+        f"cpu/91_a: installed packages changed since it was measured (pytest 0.0.1 -> {version('pytest')})"]
+    data["profiles"]["cpu"]["91_a"]["stack"] = ["nbformat"]
+    with pytest.raises(ledger.LedgerError, match="stack: must be a list of name==version pins"):
+        ledger.validate(data)
+
+
 def test_markdown_table_has_time_load_and_every_number():
     data: dict = {}
     for seed, acc in ((42, 0.70), (43, 0.74)):
