@@ -49,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tlcourse import ledger  # noqa: E402
 from tlcourse.device import thread_count  # noqa: E402
+from tlcourse.lessons import number_text  # noqa: E402
 from tlcourse.profiles import LESSONS_DIR, PROFILES  # noqa: E402
 
 FIRST_SEED = 42
@@ -91,7 +92,8 @@ MODULE_ROLES = {
     "tlcourse.doctor": BOOKKEEPING,  # the readiness check
     # refuses bad input (encodings, syntax, types); what it accepts reaches the data modules unchanged
     "tlcourse.validate": BOOKKEEPING,
-    "tlcourse.profiles": BOOKKEEPING,  # reads the lesson TOML, whose bytes are hashed themselves
+    "tlcourse.profiles": BOOKKEEPING,  # reads the lesson TOML, whose sizes are hashed themselves
+    "tlcourse.lessons": BOOKKEEPING,  # the registry: file names, titles, where claims are in force
     # the asset layer fetches files pinned by sha256: what arrives is fixed by the manifest
     **{f"tlcourse.assets{m}": BOOKKEEPING for m in ("", ".archive", ".bundles", ".cache", ".content",
                                                      ".download", ".errors", ".fetcher", ".hub",
@@ -140,8 +142,8 @@ def old_code_digest(nb: nbformat.NotebookNode, lesson: str | None) -> str:
         if cell.cell_type == "code":
             h.update(cell.source.encode() + b"\0")
     toml = LESSONS_DIR / f"{lesson}.toml"
-    if lesson and toml.is_file():
-        h.update(toml.read_bytes())
+    if lesson and toml.is_file():  # the sizes, not the registry's [lesson] table (tlcourse.lessons)
+        h.update(number_text(toml.read_text(encoding="utf-8")).encode())
     return h.hexdigest()
 
 
