@@ -47,7 +47,7 @@ from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tlcourse import ledger  # noqa: E402
+from tlcourse import ledger, lessons  # noqa: E402
 from tlcourse.device import thread_count  # noqa: E402
 from tlcourse.lessons import number_text  # noqa: E402
 from tlcourse.profiles import LESSONS_DIR, PROFILES  # noqa: E402
@@ -104,35 +104,30 @@ MODULE_ROLES = {
 }
 EXECUTED = ROOT / "build" / "verify"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colour codes in tracebacks
-_CONFIG_CALL = re.compile(r"""tl\.config\(\s*["']([A-Za-z0-9_]+)["']""")
 
 
 class RunFailed(Exception):
     """A notebook run that must not be merged; the message says where and why."""
 
 
-def select(lessons: list[str], folder: Path) -> list[Path]:
-    """Solution notebooks for lesson numbers (``02``, ``2``) or file stems; ``all`` = every one."""
-    every = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
-    if not lessons or lessons == ["all"]:
-        return every
-    out = []
-    for want in lessons:
-        key = want.zfill(2) if want.isdigit() else want.removesuffix(".ipynb")
-        hits = [p for p in every if p.stem == key or p.stem.split("_", 1)[0] == key]
-        if not hits:
-            names = ", ".join(p.stem for p in every)
-            raise SystemExit(f"no solution notebook for LESSON={want!r}; there are: {names}")
-        out += [p for p in hits if p not in out]
-    return out
-
-
-def lesson_name(nb: nbformat.NotebookNode) -> str | None:
-    """The lesson id of the notebook's ``tl.config("...")`` call (None when it has none)."""
-    for cell in nb.cells:
-        if cell.cell_type == "code" and (m := _CONFIG_CALL.search(cell.source)):
-            return m.group(1)
-    return None
+def select(wanted: list[str], folder: Path) -> list[Path]:
+    """The solution notebooks in ``folder`` of the lessons named by number (``02``, ``2``), name or
+    stem (:func:`tlcourse.lessons.get`); ``all`` (or nothing) = every lesson of the registry."""
+    if not wanted or wanted == ["all"]:
+        chosen = list(lessons.all_lessons())
+    else:
+        chosen = []
+        for want in wanted:
+            try:
+                chosen.append(lessons.get(want))
+            except KeyError as err:
+                raise SystemExit(f"no solution notebook for LESSON={want!r}: {err.args[0]}") from None
+    paths = list(dict.fromkeys(folder / f"{lesson.stem}.ipynb" for lesson in chosen))
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        raise SystemExit(f"the lesson registry names {', '.join(missing)}, which {folder} lacks "
+                         "(restore it, or remove the lesson's TOML from tlcourse/lessons/)")
+    return paths
 
 
 def old_code_digest(nb: nbformat.NotebookNode, lesson: str | None) -> str:
@@ -295,16 +290,16 @@ def execute(path: Path, *, profile: str, seed: int, record: Path,
 def verify_one(path: Path, *, profile: str, seed: int, ledger_path: Path) -> dict[str, Any]:
     """Run one notebook with one seed and merge the run into the ledger; return the run."""
     source = nbformat.read(path, as_version=4)
-    declared = lesson_name(source)
+    lesson = lessons.get(path.stem).name
     with tempfile.TemporaryDirectory(prefix="tlcourse-verify-") as tmp:
         record = Path(tmp) / "record.jsonl"
         load_start = loadavg()
         seconds, _, modules = execute(path, profile=profile, seed=seed, record=record, ledger_path=ledger_path)
         load_end = loadavg()
         recorded, values = read_records(record, profile=profile, seed=seed)
-    if declared and recorded and recorded != declared:
-        raise RunFailed(f"the notebook configures lesson {declared!r} but recorded {recorded!r}")
-    lesson = recorded or declared or path.stem
+    if recorded and recorded != lesson:
+        raise RunFailed(f"{path.name} is lesson {lesson!r} (tlcourse/lessons/{lesson}.toml) but recorded "
+                        f"numbers for {recorded!r}: configure it with tl.lessons.get({path.stem[:2]!r}).config()")
     stack = locked_stack()
     run = {
         "seconds": round(seconds, 1), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

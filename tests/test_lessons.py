@@ -4,25 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from lesson_helpers import SIZES, registry_at
+
 from tlcourse import lessons
 from tlcourse.profiles import PROFILES
-
-SIZES = "[common]\nseed = 42\n[smoke]\nepochs = 1\n[cpu]\nepochs = 3\n[full]\nepochs = 9\n"
-
-
-def registry_at(tmp_path, monkeypatch, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        (tmp_path / f"{name}.toml").write_text(text)
-    monkeypatch.setattr(lessons, "FOLDER", tmp_path)
-    monkeypatch.setattr("tlcourse.profiles.LESSONS_DIR", tmp_path)
-    lessons._all.cache_clear()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    lessons._all.cache_clear()
-    yield
-    lessons._all.cache_clear()
 
 
 def test_every_lesson_file_is_a_registered_lesson_with_its_notebooks():
