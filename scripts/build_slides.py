@@ -23,6 +23,9 @@ import nbformat
 from nbconvert import SlidesExporter
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tlcourse import lessons  # noqa: E402
+
 TEMPLATES = ROOT / "etc" / "slides"
 GUIDE = ROOT / "docs" / "instructor.md"
 MAX_FIGURES = 6
@@ -126,8 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--execute", nargs="*", default=[], help="execute these notebook stems first (figures)")
     parser.add_argument("--profile", default="smoke", choices=["smoke", "cpu", "full"])
     args = parser.parse_args(argv)
-    sources = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    for path in sources:
+    for path in (lesson.student(ROOT) for lesson in lessons.all_lessons()):
         nb = nbformat.read(path, as_version=4)
         if path.stem in args.execute:
             sys.path.insert(0, str(ROOT / "scripts"))

@@ -40,7 +40,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tlcourse import ledger  # noqa: E402
+from tlcourse import ledger, lessons  # noqa: E402
 from tlcourse.build import dump  # noqa: E402
 
 TIME = re.compile(r"(<!-- tl:time -->)(.*?)(<!-- /tl:time -->)", re.S)
@@ -194,8 +194,13 @@ def readme_block(stems: list[str], path: Path) -> str:
 
 
 def notebooks(root: Path) -> list[Path]:
-    """The lessons: solutions/NN_*.ipynb."""
-    return sorted((root / "solutions").glob("[0-9][0-9]_*.ipynb"))
+    """The solution notebooks of the registry's lessons (:mod:`tlcourse.lessons`) under ``root``."""
+    paths = [lesson.solution(root) for lesson in lessons.all_lessons()]
+    missing = [str(p.relative_to(root)) for p in paths if not p.is_file()]
+    if missing:
+        raise SystemExit(f"the lesson registry names {', '.join(missing)}, which is missing: restore it "
+                         "(git checkout), or remove the lesson's TOML from tlcourse/lessons/")
+    return paths
 
 
 def sync(root: Path = ROOT, path: Path | None = None, check: bool = False) -> list[str]:

@@ -25,10 +25,12 @@ from pathlib import Path
 
 import pytest
 
+from tlcourse.lessons import all_lessons
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("TLCOURSE_CHROMIUM", "/usr/bin/chromium"))
 OUT = ROOT / "build" / "browser"
-NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = [lesson.student().name for lesson in all_lessons()]
 CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 RUN_TIMEOUT_S = int(os.environ.get("TLCOURSE_BROWSER_TIMEOUT", "900"))  # per notebook: a ceiling, not a goal

@@ -9,12 +9,13 @@ import time
 from pathlib import Path
 
 from tlcourse import doctor
+from tlcourse.lessons import all_lessons
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_lesson_has_its_steps():
-    lessons = sorted(p.stem for p in (ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+    lessons = [lesson.stem for lesson in all_lessons()]
     assert sorted(doctor.LESSONS) == lessons, "a lesson without a smoke step (or a step for no lesson)"
     assert {n for needs in doctor.LESSONS.values() for n in needs} == set(doctor.STEPS)
 

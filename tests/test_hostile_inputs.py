@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from lesson_helpers import register
 from PIL import Image
 from workspace_helpers import nb
 
@@ -248,9 +249,9 @@ def test_lesson_toml_encoding_is_named(tmp_path, monkeypatch):
 
 
 def test_every_shipped_lesson_passes_the_checks():
-    for path in sorted(profiles.LESSONS_DIR.glob("*.toml")):
+    for lesson in tl.lessons.all_lessons():
         for profile in tl.PROFILES:
-            tl.config(path.stem, profile=profile)
+            lesson.config(profile)
 
 
 def test_overrides_keep_the_settings_type(monkeypatch):
@@ -483,7 +484,9 @@ def test_more_damage_at_the_door(tmp_path, monkeypatch):
 # --------------------------------------------------------------------- 3. fail before work is spent
 
 
-def course_root(tmp_path: Path) -> Path:
+def course_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    register(tmp_path / "lessons", monkeypatch, "00_a", "01_b", "02_c")
+    monkeypatch.setattr(iv, "load_bank", list)  # the bank's questions link to the real course's lessons
     (tmp_path / "solutions").mkdir()
     (tmp_path / "notebooks").mkdir()
     for name in ("00_a", "01_b", "02_c"):
@@ -502,8 +505,8 @@ def course_root(tmp_path: Path) -> Path:
     (lambda raw: raw.replace('"cells"', '"cellz"'), r"02_c.ipynb: not a notebook"),
     (lambda raw: raw.replace("# STUB: x = None\\n", ""), r"02_c.ipynb: cell 0 calls an exercise check but has no"),
 ])  # fmt: skip
-def test_build_checks_every_solution_before_writing_any(tmp_path, damage, message, capsys):
-    root = course_root(tmp_path)
+def test_build_checks_every_solution_before_writing_any(tmp_path, monkeypatch, damage, message, capsys):
+    root = course_root(tmp_path, monkeypatch)
     bad = root / "solutions" / "02_c.ipynb"
     bad.write_text(damage(bad.read_text()))
     before = {p: p.read_bytes() for p in root.rglob("*.ipynb")}

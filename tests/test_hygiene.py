@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tlcourse.lessons import all_lessons
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -21,7 +23,7 @@ def committed_notebooks() -> list[Path]:
                              text=True, check=True).stdout.split()  # fmt: skip
         if out:
             return [ROOT / p for p in out]
-    return sorted(ROOT.glob("notebooks/*.ipynb")) + sorted(ROOT.glob("solutions/*.ipynb"))
+    return [path for lesson in all_lessons() for path in (lesson.student(), lesson.solution())]
 
 
 def problems(nb: dict) -> list[str]:
@@ -97,7 +99,7 @@ def test_every_notebook_is_valid_nbformat():
     import nbformat
 
     bad = []
-    for path in sorted([*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("solutions/*.ipynb")]):
+    for path in committed_notebooks():
         try:
             nbformat.validate(nbformat.reads(path.read_text(), as_version=nbformat.NO_CONVERT))
         except nbformat.ValidationError as err:

@@ -27,6 +27,8 @@ from typing import Any
 import nbformat
 import pytest
 
+from tlcourse.lessons import all_lessons
+
 ROOT = Path(__file__).resolve().parent.parent
 LESSON = "00_start_here.ipynb"
 STUB = "n_params = None  # your expression here"
@@ -175,7 +177,7 @@ def test_saved_answers_survive_a_restart_of_make_lab(tmp_path):
     try:
         with make_lab(workspace, tmp_path) as lab:
             names = {item["name"] for item in lab.call("GET", "/api/contents")["content"]}
-            expected = {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
+            expected = {lesson.student().name for lesson in all_lessons()}
             assert expected <= names, f"the workspace lists {names}, expected the lessons {expected}"
             assert b"JupyterLab" in lab.call("GET", "/lab")
             ran = lab.run_all_and_save(LESSON)

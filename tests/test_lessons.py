@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from lesson_helpers import SIZES, registry_at
 
 from tlcourse import lessons
@@ -16,6 +15,11 @@ def test_every_lesson_file_is_a_registered_lesson_with_its_notebooks():
     assert len(found) == len(list(lessons.FOLDER.glob("*.toml")))
     for lesson in found:
         assert lesson.solution().is_file() and lesson.student().is_file(), lesson
+    # the one glob of lesson notebooks outside the registry: no notebook the registry does not know
+    stems = {lesson.stem for lesson in found}
+    for folder in ("solutions", "notebooks"):
+        strays = sorted(p.name for p in (lessons.ROOT / folder).glob("*.ipynb") if p.stem not in stems)
+        assert not strays, f"{folder}/ holds notebooks no TOML of tlcourse/lessons/ registers: {strays}"
         assert set(lesson.claims_profiles) <= set(PROFILES)
     assert lessons.after(found[-1]) is None and lessons.after(found[0]) == found[1]
 

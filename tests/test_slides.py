@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import build_slides  # noqa: E402
 
-LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+from tlcourse import lessons  # noqa: E402
+
+LESSONS = [lesson.student() for lesson in lessons.all_lessons()]
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from lesson_helpers import register
 
 from tlcourse import ledger
 from tlcourse.build import dump
@@ -44,7 +45,8 @@ def test_lesson_time_text_comes_from_the_ledger(tmp_path):
     assert sync_times.lesson_time("02_x", path).endswith("on 2 cores, no GPU)")
 
 
-def test_sync_fills_lessons_and_readme_then_check_is_clean(tmp_path):
+def test_sync_fills_lessons_and_readme_then_check_is_clean(tmp_path, monkeypatch):
+    register(tmp_path / "lessons", monkeypatch, "02_x", "03_y")
     path = tmp_path / "results.json"
     fake_ledger(path)
     (tmp_path / "solutions").mkdir()
@@ -64,6 +66,9 @@ def test_sync_fills_lessons_and_readme_then_check_is_clean(tmp_path):
                         "(measured by `make verify` on 2 cores, no GPU)<!-- /tl:time -->\n")  # fmt: skip
     assert "old" not in (tmp_path / "README.md").read_text()
     assert sync_times.missing_markers(tmp_path) == ["03_y.ipynb"]
+    (tmp_path / "solutions" / "03_y.ipynb").unlink()  # a registered lesson without its notebook
+    with pytest.raises(SystemExit, match="the lesson registry names solutions/03_y.ipynb, which is missing"):
+        sync_times.sync(tmp_path, path)
 
 
 def test_number_blocks_come_from_the_ledgers_runs():
@@ -100,8 +105,9 @@ def test_readme_and_lessons_show_the_ledgers_times():
     assert not stale, f"times or numbers differ from docs/results.json in {stale}: run `make times`"
 
 
-def test_a_nan_or_infinite_ledger_number_is_refused_not_written(tmp_path, capsys):
+def test_a_nan_or_infinite_ledger_number_is_refused_not_written(tmp_path, monkeypatch):
     """`make times` never writes "nan min": the ledger is validated when read, the error names the field."""
+    register(tmp_path / "lessons", monkeypatch, "02_x")
     path = tmp_path / "results.json"
     fake_ledger(path)
     text = path.read_text()
@@ -131,6 +137,7 @@ def test_main_reports_a_damaged_ledger_without_a_traceback(tmp_path, monkeypatch
 
 
 def test_a_failed_write_leaves_the_lesson_and_no_temporary_file(tmp_path, monkeypatch):
+    register(tmp_path / "lessons", monkeypatch, "02_x")
     path = tmp_path / "results.json"
     fake_ledger(path)
     (tmp_path / "solutions").mkdir()

@@ -116,9 +116,14 @@ def build(root: Path, check: bool = False) -> list[str]:
     each file is replaced atomically.
     """
     from .interview import sync_lessons
+    from .lessons import all_lessons
 
     prepared, errors = {}, []
-    for sol in sorted((root / "solutions").glob("*.ipynb")):
+    for sol in (lesson.solution(root) for lesson in all_lessons()):
+        if not sol.is_file():
+            errors.append(f"{sol}: missing (the lesson registry, tlcourse/lessons/, names it): restore it "
+                          "(git checkout) or remove the lesson's TOML")
+            continue
         try:
             prepared[sol] = _prepare(sol)
         except BuildError as exc:

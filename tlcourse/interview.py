@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .lessons import all_lessons
 from .validate import load_json, whole_number
 
 HERE = Path(__file__).resolve().parent
@@ -40,7 +41,6 @@ BANK_FILE = HERE / "interview_bank.json"
 QUIZ_FILE = HERE / "interview_quiz.json"
 SOLUTIONS = HERE.parent / "solutions"
 DIFFICULTIES = ("basic", "intermediate", "advanced")
-LESSON_STEM = re.compile(r"^\d\d_[A-Za-z0-9_]+$")
 RESTORE = "Restore the file (git checkout {name}) or fix it; it is UTF-8 JSON."
 DESIGN_TEMPLATE = ("problem", "metrics", "data", "model", "offline evaluation", "serving", "monitoring")
 STORY_TEMPLATE = ("situation", "task", "action", "result", "what I would do next")
@@ -168,6 +168,11 @@ def _template(raw: Any, where: str, parts: tuple[str, ...]) -> tuple[tuple[str, 
     return tuple((p, str(raw[p])) for p in parts)
 
 
+def lesson_notebooks(solutions: Path) -> list[Path]:
+    """The solution notebooks in ``solutions`` of the registry's lessons (:mod:`tlcourse.lessons`)."""
+    return [path for lesson in all_lessons() if (path := solutions / f"{lesson.stem}.ipynb").is_file()]
+
+
 def validate_bank(data: Any, solutions: Path = SOLUTIONS) -> list[Question]:
     """Parse and check the question bank; raise ValueError naming the question and the problem.
 
@@ -178,7 +183,7 @@ def validate_bank(data: Any, solutions: Path = SOLUTIONS) -> list[Question]:
     the parts of ``DESIGN_TEMPLATE`` / ``STORY_TEMPLATE`` and a ``rubric`` (required there).
     """
     _require(isinstance(data, list) and data, "question bank", "must be a non-empty JSON list")
-    stems = {p.stem for p in solutions.glob("*.ipynb")}
+    stems = {p.stem for p in lesson_notebooks(solutions)}
     heads: dict[str, list[str]] = {}
     seen: set[str] = set()
     out = []
@@ -190,14 +195,13 @@ def validate_bank(data: Any, solutions: Path = SOLUTIONS) -> list[Question]:
         _require(not missing, where, f"missing or empty field(s): {', '.join(missing)}")
         wrong = [f for f in fields if not isinstance(q[f], str)]
         _require(not wrong, where, f"field(s) {', '.join(wrong)} must be text (a JSON string)")
-        _require(bool(LESSON_STEM.match(q["lesson"])), where,
-                 f"lesson {q['lesson']!r} is not a notebook name like '03_fine_tuning'")
         _require(q["id"] not in seen, where, "duplicate id")
         seen.add(q["id"])
         _require(q["difficulty"] in DIFFICULTIES, where,
                  f"difficulty {q['difficulty']!r} is not one of {', '.join(DIFFICULTIES)}")  # fmt: skip
         _require(len(q["answer"]) >= 40, where, "the model answer is too short to teach anything")
-        _require(q["lesson"] in stems, where, f"links to {q['lesson']}.ipynb, which does not exist")
+        _require(q["lesson"] in stems, where, f"links to {q['lesson']}.ipynb, which does not exist "
+                 "(a lesson's notebook name, like '03_fine_tuning': tlcourse/lessons/ lists them)")
         if q["lesson"] not in heads:
             heads[q["lesson"]] = headings(solutions / f"{q['lesson']}.ipynb")
         _require(q["section"] in heads[q["lesson"]], where,
@@ -544,7 +548,7 @@ def sync_lessons(solutions: Path = SOLUTIONS, bank: list[Question] | None = None
     """
     bank = load_bank() if bank is None else bank
     stale = []
-    for nb_path in sorted(solutions.glob("*.ipynb")):
+    for nb_path in lesson_notebooks(solutions):
         nb = json.loads(nb_path.read_text(encoding="utf-8"))
         changed, found = False, False
         for cell in nb["cells"]:

@@ -127,7 +127,9 @@ def lesson_table(lesson: str) -> dict[str, Any]:
     """The TOML of one lesson (all profiles), checked by :func:`validate_table`."""
     path = LESSONS_DIR / f"{lesson}.toml"
     if not re.fullmatch(r"[a-z0-9_]+", lesson) or not path.is_file():
-        known = ", ".join(sorted(p.stem for p in LESSONS_DIR.glob("*.toml")))
+        from .lessons import all_lessons  # the registry reads these files through this function
+
+        known = ", ".join(sorted(entry.name for entry in all_lessons()))
         raise ValueError(f"No lesson {lesson!r}; known lessons: {known}.")
     table = load_toml(path, fix=f"Fix the file (or restore it: git checkout {path.name}).")
     return validate_table(table, path)

@@ -26,13 +26,13 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import shutil
 import sys
 import time
 import warnings
 from pathlib import Path
 
+from .lessons import all_lessons, get
 from .validate import write_atomic
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
@@ -40,11 +40,10 @@ RECORD = ".tlcourse-workspace.json"  # what was copied from where (sha256 of the
 # The course's own folders: a workspace there would overwrite or hand out the course's files.
 COURSE_FOLDERS = ("notebooks", "solutions", "tlcourse", "tests", "docs", "scripts", "benchmarks",
                   "datasets", "etc", ".git")  # fmt: skip
-LESSON_FILE = re.compile(r"^\d\d_[A-Za-z0-9_]+\.ipynb$")  # not a moved-aside <name>.before-reset-...
 
 
 class WorkspaceError(RuntimeError):
-    """A lesson name that matches no (or more than one) course notebook, or a bad folder."""
+    """A lesson name that matches no course notebook, or a bad folder."""
 
 
 def default_workspace() -> Path:
@@ -132,7 +131,8 @@ def _copy_new(src: Path, dest: Path) -> bool:
 
 
 def _course_notebooks(course: Path) -> list[Path]:
-    found = sorted(p for p in course.glob("*.ipynb") if LESSON_FILE.match(p.name))
+    """The lessons of the registry (:mod:`tlcourse.lessons`) that ``course`` holds, in course order."""
+    found = [path for lesson in all_lessons() if (path := course / f"{lesson.stem}.ipynb").is_file()]
     if not found:
         raise WorkspaceError(f"No lesson notebooks in {course}: is this the course folder?")
     return found
@@ -169,14 +169,14 @@ def resolve_lesson(lesson: str, course: Path | None = None) -> Path:
     """The course notebook named by ``lesson``: ``"03"``, ``"03_fine_tuning"`` or the file name."""
     course = course or COURSE_ROOT / "notebooks"
     sources = _course_notebooks(course)
-    name = lesson.strip().removesuffix(".ipynb")
-    exact = [p for p in sources if p.stem == name]
-    matches = exact or [p for p in sources if p.stem.split("_", 1)[0] == name]
-    if len(matches) != 1:
+    try:
+        path = course / f"{get(lesson.strip()).stem}.ipynb"
+    except KeyError:
+        path = None
+    if path not in sources:
         known = ", ".join(p.stem for p in sources)
-        what = "matches several" if matches else "matches no"
-        raise WorkspaceError(f"{lesson!r} {what} lesson; name one of: {known} (or its number).")
-    return matches[0]
+        raise WorkspaceError(f"{lesson!r} matches no lesson; name one of: {known} (or its number).")
+    return path
 
 
 def reset(
