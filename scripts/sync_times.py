@@ -211,6 +211,7 @@ def sync(root: Path = ROOT, path: Path | None = None, check: bool = False) -> li
     for nb_path in notebooks(root):
         text = nb_path.read_text(encoding="utf-8")
         nb = json.loads(text)
+        before = dump(nb)  # its content in the course's one JSON form (the file may be in another)
         value = lesson_time(nb_path.stem, path)
         for cell in nb["cells"]:
             if cell["cell_type"] != "markdown":
@@ -219,7 +220,7 @@ def sync(root: Path = ROOT, path: Path | None = None, check: bool = False) -> li
             new = fill_numbers(fill(src, value), nb_path.stem, data)
             if new != src:
                 cell["source"] = new.splitlines(keepends=True) if isinstance(cell["source"], list) else new
-        if dump(nb) != text:
+        if dump(nb) != before:
             stale.append(str(nb_path.relative_to(root)))
             if not check:
                 if nb_path.read_text(encoding="utf-8") != text:  # someone saved it meanwhile

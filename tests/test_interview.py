@@ -392,11 +392,14 @@ def test_drill_clock_runs_from_start_to_submit(capsys):
     drill.submit(None, lambda a: None, "hint")  # not attempted: the clock keeps running
     assert drill.seconds is None
     now[0] = 400.0
-    assert drill.submit(1, lambda a: None, "hint")
+    assert drill.submit(1, lambda a: None, "hint") is None  # a cell ending with it echoes nothing
     assert drill.seconds == 300.0 and "time: 300 s of 300 (within" in capsys.readouterr().out
     assert drill.progress.drill_seconds == {"D": 300.0}
+    drill.start()
+    now[0] = 500.0
     with pytest.raises(AssertionError, match="wrong"):
         drill.submit(1, lambda a: "wrong", "hint")
+    assert drill.progress.drill_seconds == {"D": 300.0}  # a wrong answer's time is not kept
 
 
 def test_lesson08_drills_start_the_clock_in_a_separate_cell():

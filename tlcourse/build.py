@@ -12,16 +12,20 @@ block or solution markdown cell appears in the student copy.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
 from typing import Any
+
+import nbformat
 
 from .validate import load_json, write_atomic
 
 BEGIN, END, STUB = "# BEGIN SOLUTION", "# END SOLUTION", "# STUB: "
 SOLUTION_MD = "<!-- SOLUTION -->"
 EXERCISE_CALL = re.compile(r"\bchecks\.exercise\(")
+NBFORMAT = (4, 5)  # every notebook's version (4.5: cells have ids)
 
 
 def clean(nb: dict[str, Any]) -> dict[str, Any]:
@@ -76,8 +80,26 @@ def to_student(nb: dict[str, Any]) -> dict[str, Any]:
 
 
 def dump(nb: dict[str, Any]) -> str:
-    """Serialise a notebook the way Jupyter does (indent 1, trailing newline)."""
-    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+    """The course's one notebook JSON form: nbformat 4.5, as ``nbformat.write`` (and so JupyterLab)
+    writes it: sorted keys, indent 1, sources as lists of lines, a trailing newline.
+
+    A cell without an id (a 4.4 notebook, a cell written by hand) gets one made from its position
+    and source, so the same notebook always gives the same text (nbformat's own ids are random).
+    """
+    nb = json.loads(json.dumps(nb))  # a copy
+    nb["nbformat"], nb["nbformat_minor"] = NBFORMAT
+    for i, cell in enumerate(nb.get("cells", [])):
+        if isinstance(cell, dict) and not cell.get("id"):
+            cell["id"] = hashlib.sha256(f"{i}\0{_source(cell)}".encode()).hexdigest()[:8]
+    return nbformat.writes(nbformat.from_dict(nb)) + "\n"
+
+
+def same_notebook(path: Path, text: str) -> bool:
+    """True when ``path`` holds the notebook ``text`` (a :func:`dump`), in whatever JSON form."""
+    try:
+        return dump(json.loads(path.read_text(encoding="utf-8"))) == text
+    except (OSError, ValueError):  # missing, unreadable, not JSON
+        return False
 
 
 class BuildError(ValueError):
@@ -113,7 +135,9 @@ def build(root: Path, check: bool = False) -> list[str]:
     before any file is written; a :class:`BuildError` lists every bad solution and nothing is
     rewritten. Then the interview question bank is rendered into the lessons' interview blocks
     (:func:`tlcourse.interview.sync_lessons`; a solution notebook out of date counts as stale), and
-    each file is replaced atomically.
+    each file is replaced atomically, in the one JSON form of :func:`dump`. A student copy is out of
+    date when its content differs (a copy in another JSON form only is rewritten, not listed;
+    tests/test_lesson_hygiene.py checks the form).
     """
     from .interview import sync_lessons
     from .lessons import all_lessons
@@ -135,12 +159,12 @@ def build(root: Path, check: bool = False) -> list[str]:
         prepared = {sol: _prepare(sol) for sol in prepared}
     for sol, (student, solution) in prepared.items():
         target = root / "notebooks" / sol.name
-        if not target.is_file() or target.read_bytes() != student.encode("utf-8"):
+        if not same_notebook(target, student):
             stale.append(target.name)
-            if not check:
-                write_atomic(target, student)
-        if not check and sol.read_bytes() != solution.encode("utf-8"):
-            write_atomic(sol, solution)
+        if not check:  # also a file of the same content in another JSON form: rewritten in the course's
+            for path, text in ((target, student), (sol, solution)):
+                if not path.is_file() or path.read_bytes() != text.encode("utf-8"):
+                    write_atomic(path, text)
     return stale
 
 

@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .build import dump
 from .lessons import all_lessons
-from .validate import load_json, whole_number
+from .validate import load_json, whole_number, write_atomic
 
 HERE = Path(__file__).resolve().parent
 BANK_FILE = HERE / "interview_bank.json"
@@ -571,7 +572,7 @@ def sync_lessons(solutions: Path = SOLUTIONS, bank: list[Question] | None = None
         if changed:
             stale.append(nb_path.name)
             if not check:
-                nb_path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+                write_atomic(nb_path, dump(nb))
     return stale
 
 
@@ -757,22 +758,21 @@ class Drill:
         self.started, self.seconds = self.clock(), None
         return f"{self.name}: the clock runs ({self.minutes:g} minutes). Write the answer cell, then run it."
 
-    def submit(self, answer: Any, test: Callable[[Any], str | None], hint: str) -> bool:
-        """Stop the clock and check ``answer`` (``tl.checks.exercise``); print the time taken."""
+    def submit(self, answer: Any, test: Callable[[Any], str | None], hint: str) -> None:
+        """Stop the clock and check ``answer`` (``tl.checks.exercise``: a wrong answer raises); print the
+        time taken and keep it when the answer was right."""
         from .checks import exercise
 
         if self.started is None:
             print(f"{self.name}: the clock was not started: run the start cell above first (checking anyway).")
         elif answer is not None:
             self.seconds = self.clock() - self.started
-        ok = exercise(self.name, answer, test, hint)
-        if self.seconds is not None:
+        exercise(self.name, answer, test, hint)
+        if self.seconds is not None:  # answered (None is not attempted) and right (a wrong answer raised)
             verdict = "within" if self.seconds <= 60 * self.minutes else "over"
             print(f"time: {self.seconds:.0f} s of {60 * self.minutes:.0f} ({verdict} the suggested time)")
-            if ok:
-                self.progress.drill_seconds[self.name] = round(self.seconds, 1)
-                self.progress.save()
-        return ok
+            self.progress.drill_seconds[self.name] = round(self.seconds, 1)
+            self.progress.save()
 
     def widget(self) -> Any:
         """A "start the clock" button (the start cell calls :meth:`start` itself when headless)."""
