@@ -440,18 +440,18 @@ def test_drill_replaced_head():
     good = copy.deepcopy(model)
     good.requires_grad_(False)
     good.classifier[1] = nn.Linear(good.last_channel, 5)
-    assert drills.replaced_head(good, 5, ref) is None
+    assert drills.replaced_head(5, ref)(good) is None
     unfrozen = copy.deepcopy(model)
     unfrozen.classifier[1] = nn.Linear(unfrozen.last_channel, 5)
-    assert "still train" in drills.replaced_head(unfrozen, 5, ref)
+    assert "still train" in drills.replaced_head(5, ref)(unfrozen)
     frozen_head = copy.deepcopy(good)
     frozen_head.requires_grad_(False)
-    assert "head is frozen" in drills.replaced_head(frozen_head, 5, ref)
-    assert "has 5 outputs" in drills.replaced_head(good, 7, ref)
+    assert "head is frozen" in drills.replaced_head(5, ref)(frozen_head)
+    assert "has 5 outputs" in drills.replaced_head(7, ref)(good)
     changed = copy.deepcopy(good)
     with __import__("torch").no_grad():
         changed.features[0][0].weight.add_(1.0)
-    assert "changed" in drills.replaced_head(changed, 5, ref)
+    assert "changed" in drills.replaced_head(5, ref)(changed)
 
 
 def _llrd(blocks, head, decay=0.8, wd=0.01):
@@ -469,7 +469,7 @@ def test_drill_llrd_groups():
 
     blocks = [nn.Sequential(nn.Conv2d(3, 3, 1), nn.BatchNorm2d(3)) for _ in range(4)]
     head = nn.Linear(3, 2)
-    check = lambda g: drills.llrd_groups(g, blocks, head, 1e-3, 1e-4, 0.8, 0.01)  # noqa: E731
+    check = drills.llrd_groups(blocks, head, 1e-3, 1e-4, 0.8, 0.01)
     assert check(_llrd(blocks, head)) is None
     assert "expected 5.12e-05" in check(_llrd(blocks, head, decay=0.5))
     assert "bias or normalisation" in check([{**g, "weight_decay": 0.01} for g in _llrd(blocks, head)])
@@ -499,30 +499,42 @@ def _keras_pair():
 
 def test_drill_keras_two_stage_counts_convolution_layers():
     keras, base, model = _keras_pair()
-    assert "c2 should be trainable" in drills.keras_two_stage(model, base, 2, 1e-3)
+    assert "c2 should be trainable" in drills.keras_two_stage(base, 2, 1e-3)(model)
     base.trainable = True
     for layer in base.layers:
         layer.trainable = layer.name in ("c3", "b3")  # the old "top 2 weighted layers": a conv and its BN
-    assert "c2 should be trainable" in drills.keras_two_stage(model, base, 2, 1e-3)
+    assert "c2 should be trainable" in drills.keras_two_stage(base, 2, 1e-3)(model)
     base.get_layer("c2").trainable = True
-    assert "b3 is trainable" in drills.keras_two_stage(model, base, 2, 1e-3)
+    assert "b3 is trainable" in drills.keras_two_stage(base, 2, 1e-3)(model)
     base.get_layer("b3").trainable = False
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
-    assert "10x less" in drills.keras_two_stage(model, base, 2, 1e-3)
+    assert "10x less" in drills.keras_two_stage(base, 2, 1e-3)(model)
     model.compile(keras.optimizers.Adam(1e-4), "sparse_categorical_crossentropy")
-    assert drills.keras_two_stage(model, base, 2, 1e-3) is None
+    assert drills.keras_two_stage(base, 2, 1e-3)(model) is None
     base.get_layer("c1").trainable = True
-    assert "c1 should be frozen" in drills.keras_two_stage(model, base, 2, 1e-3)
+    assert "c1 should be frozen" in drills.keras_two_stage(base, 2, 1e-3)(model)
+
+
+def test_parameter_count_of_lesson_00():
+    from torch import nn
+
+    model = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1))  # 8 + 3 parameters
+    model[0].requires_grad_(False)
+    check = drills.parameter_count(model)
+    assert check(11) is None
+    assert "only the trainable" in check(3)
+    assert "is not the total" in check(10)
+    assert "whole number" in check(11.0) and "whole number" in check(True)
 
 
 def test_decision_report_choice():
     table = {"a": {"val": 0.80, "test": 0.70}, "b": {"val": 0.75, "test": 0.78}}
-    assert drills.report_choice(("a", 0.70), table) is None
-    assert "best *test*" in drills.report_choice(("b", 0.78), table)
-    assert "report the chosen option's test accuracy" in drills.report_choice(("a", 0.80), table)
-    assert "validation accuracy" in drills.report_choice(("b", 0.70), {**table, "b": {"val": 0.7, "test": 0.7}})
-    assert "tuple" in drills.report_choice("a", table)
-    assert "not one of" in drills.report_choice(("c", 0.1), table)
+    assert drills.report_choice(table)(("a", 0.70)) is None
+    assert "best *test*" in drills.report_choice(table)(("b", 0.78))
+    assert "report the chosen option's test accuracy" in drills.report_choice(table)(("a", 0.80))
+    assert "validation accuracy" in drills.report_choice({**table, "b": {"val": 0.7, "test": 0.7}})(("b", 0.70))
+    assert "tuple" in drills.report_choice(table)("a")
+    assert "not one of" in drills.report_choice(table)(("c", 0.1))
 
 
 def _bug_scripts():
@@ -542,10 +554,10 @@ def _bug_scripts():
 
 
 @pytest.mark.parametrize("check, buggy, fixed, message", [
-    (drills.bug_batchnorm, "buggy_fit_head", "fit_head", "BatchNorm running statistics moved"),
-    (drills.bug_optimizer, "buggy_build", "build", "never trains"),
-    (drills.bug_selection, "buggy_pick", "pick", "best *test*"),
-    (drills.bug_tokenizer, "buggy_classify", "classify", "same checkpoint"),
+    (drills.bug_batchnorm(), "buggy_fit_head", "fit_head", "BatchNorm running statistics moved"),
+    (drills.bug_optimizer(), "buggy_build", "build", "never trains"),
+    (drills.bug_selection(), "buggy_pick", "pick", "best *test*"),
+    (drills.bug_tokenizer(), "buggy_classify", "classify", "same checkpoint"),
 ])  # fmt: skip
 def test_find_the_bug_drills_catch_the_bug_pass_the_fix_and_are_fast(check, buggy, fixed, message):
     ns = _bug_scripts()
@@ -569,16 +581,16 @@ def test_bug_optimizer_rejects_frozen_parameters_in_the_optimizer():
         model.fc = nn.Linear(model.fc.in_features, n)
         return model, torch.optim.Adam(model.parameters())
 
-    assert "frozen parameters" in drills.bug_optimizer(leaky)
-    assert "only the new head should be trainable" in drills.bug_optimizer(unfrozen)
+    assert "frozen parameters" in drills.bug_optimizer()(leaky)
+    assert "only the new head should be trainable" in drills.bug_optimizer()(unfrozen)
 
 
 def test_from_scratch_grad_reverse():
     import torch
 
-    assert drills.grad_reverse(drills.reference_grad_reverse) is None
-    assert "identity" in drills.grad_reverse(lambda x, lam: x * 2)
-    assert "-lambda" in drills.grad_reverse(lambda x, lam: x)  # forgot to reverse
+    assert drills.grad_reverse()(drills.reference_grad_reverse) is None
+    assert "identity" in drills.grad_reverse()(lambda x, lam: x * 2)
+    assert "-lambda" in drills.grad_reverse()(lambda x, lam: x)  # forgot to reverse
 
     class Scaled(torch.autograd.Function):
         @staticmethod
@@ -589,11 +601,11 @@ def test_from_scratch_grad_reverse():
         def backward(ctx, g):
             return -g, None  # ignores lambda
 
-    assert "-lambda" in drills.grad_reverse(lambda x, lam: Scaled.apply(x, lam))
+    assert "-lambda" in drills.grad_reverse()(lambda x, lam: Scaled.apply(x, lam))
 
 
 def test_from_scratch_coral():
-    assert drills.coral_loss(drills.reference_coral_loss) is None
+    assert drills.coral_loss()(drills.reference_coral_loss) is None
 
     def biased(fs, ft):
         cov = lambda x: (x - x.mean(0)).T @ (x - x.mean(0)) / len(x)  # noqa: E731
@@ -603,9 +615,9 @@ def test_from_scratch_coral():
         cov = lambda x: x.T @ x / (len(x) - 1)  # noqa: E731
         return ((cov(fs) - cov(ft)) ** 2).sum() / (4 * fs.shape[1] ** 2)
 
-    assert "divide by n - 1" in drills.coral_loss(biased)
-    assert "the formula gives" in drills.coral_loss(uncentred)
-    assert "scalar" in drills.coral_loss(lambda fs, ft: fs.mean(0))
+    assert "divide by n - 1" in drills.coral_loss()(biased)
+    assert "the formula gives" in drills.coral_loss()(uncentred)
+    assert "scalar" in drills.coral_loss()(lambda fs, ft: fs.mean(0))
 
 
 def test_from_scratch_lora():
@@ -613,7 +625,7 @@ def test_from_scratch_lora():
     from torch import nn
 
     ref = drills.reference_lora_class()
-    assert drills.lora_layer(ref) is None
+    assert drills.lora_layer()(ref) is None
 
     class NoScale(ref):
         def forward(self, x):
@@ -629,10 +641,10 @@ def test_from_scratch_lora():
             super().__init__(base, r, alpha)
             base.requires_grad_(True)
 
-    assert "alpha / r" in drills.lora_layer(NoScale)
-    assert "start B at zero" in drills.lora_layer(RandomB)
-    assert "only A and B may train" in drills.lora_layer(BaseTrains)
-    assert "give the class" in drills.lora_layer(ref(nn.Linear(2, 2), 1, 1.0))
+    assert "alpha / r" in drills.lora_layer()(NoScale)
+    assert "start B at zero" in drills.lora_layer()(RandomB)
+    assert "only A and B may train" in drills.lora_layer()(BaseTrains)
+    assert "give the class" in drills.lora_layer()(ref(nn.Linear(2, 2), 1, 1.0))
 
 
 def test_ledger_record_keeps_a_learners_number_in_the_workspace(tmp_path, monkeypatch):

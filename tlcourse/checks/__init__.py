@@ -15,8 +15,10 @@ from typing import Any
 
 from ..room import record
 
+Test = Callable[[Any], str | None]  # what a check factory returns: ``test(answer)`` -> None or the mistake
 
-def exercise(title: str, answer: Any, test: Callable[[Any], str | None], hint: str) -> None:
+
+def exercise(title: str, answer: Any, test: Test, hint: str) -> None:
     """Check one exercise: print the verdict, or raise ``AssertionError`` when the answer is wrong.
 
     ``test(answer)`` returns ``None`` when the answer is right, else a message that explains the

@@ -11,14 +11,12 @@ profile, backbone or dataset the notebook runs with::
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from . import close
-
-Test = Callable[[Any], str | None]
+from . import Test, close
 
 
 def chosen_on_validation(table: Mapping[Any, tuple[float, float]], what: str) -> Test:
