@@ -94,6 +94,7 @@ MODULE_ROLES = {
     "tlcourse.validate": BOOKKEEPING,
     "tlcourse.profiles": BOOKKEEPING,  # reads the lesson TOML, whose sizes are hashed themselves
     "tlcourse.lessons": BOOKKEEPING,  # the registry: file names, titles, where claims are in force
+    "tlcourse.locks": BOOKKEEPING,  # the file lock of the asset cache and the ledger
     # the asset layer fetches files pinned by sha256: what arrives is fixed by the manifest
     **{f"tlcourse.assets{m}": BOOKKEEPING for m in ("", ".archive", ".bundles", ".cache", ".content",
                                                      ".download", ".errors", ".fetcher", ".hub",

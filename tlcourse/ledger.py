@@ -49,6 +49,7 @@ from typing import Any
 
 from . import claims
 from .claims import Claim
+from .locks import LockTimeout, hold
 
 LEDGER = Path(__file__).resolve().parent.parent / "docs" / "results.json"
 MIN_RUNS = 3  # fewer seeds than this give no spread worth a tolerance
@@ -388,16 +389,23 @@ def locked(path: Path | None = None, timeout: float = 600.0) -> Iterator[dict[st
     """Lock the ledger, yield its current content, and write it back (atomically) on success.
 
     Several ``make verify`` runs may finish at the same time: each re-reads the file under the
-    lock, so none overwrites what another merged meanwhile. The lock is ``<ledger>.lock``.
+    lock, so none overwrites what another merged meanwhile. The lock is ``<ledger>.lock``
+    (:func:`tlcourse.locks.hold`: removed on release, released when its process dies).
     """
-    from filelock import FileLock
-
     path = path or default_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock", timeout=timeout):
-        data = load(path)
-        yield data
-        write_atomic(path, dump(validate(data)))
+    lock = path.with_name(path.name + ".lock")
+    held = False
+    try:
+        with hold(lock, timeout, waiting=f"waiting for another process writing {path.name} ..."):
+            held = True
+            data = load(path)
+            yield data
+            write_atomic(path, dump(validate(data)))
+    except LockTimeout as exc:
+        if held:
+            raise
+        raise LedgerError(f"{exc}: another `make verify` (or `make times`) is writing the ledger; "
+                          "wait for it to finish and retry.") from None
 
 
 def write_atomic(path: Path, text: str) -> None:
