@@ -8,6 +8,8 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from tlcourse import ledger
@@ -102,6 +104,26 @@ def test_table_records_checks_and_shows_the_ledger(tmp_path, monkeypatch):
     assert [json.loads(line)["key"] for line in rec.read_text().splitlines()] == ["acc", "new"]
     with pytest.raises(AssertionError, match="ledger measured"):
         ledger.table(cfg, {"acc": 3.5}, path=path)
+
+
+def test_spread_shows_the_ledger_under_the_lessons_own_row_labels_and_records_nothing(tmp_path, monkeypatch):
+    """What lessons 06 (ledger_spread) and 07 (ledger_cell) rendered by hand: the ledger's columns for
+    their own table's rows."""
+    path, rec = tmp_path / "results.json", tmp_path / "record.jsonl"
+    with ledger.locked(path) as data:
+        for seed, acc in zip((42, 43, 44), (0.70, 0.72, 0.74), strict=True):
+            merge(data, seed, run(60, acc=acc, f1=0.5))
+    monkeypatch.setenv("TLCOURSE_RECORD", str(rec))
+    cfg = SimpleNamespace(profile="cpu", lesson="x", seed=42)
+    frame = ledger.spread(cfg, {("24 h", "scratch"): "acc", ("24 h", "frozen"): "nope"}, path=path)
+    assert list(frame.columns) == ["ledger mean", "std", "min", "max", "seeds"]
+    assert frame.loc[("24 h", "scratch")].tolist() == pytest.approx([0.72, 0.02, 0.70, 0.74, 3])
+    assert frame.loc[("24 h", "frozen"), "seeds"] == 0 and np.isnan(frame.loc[("24 h", "frozen"), "ledger mean"])
+    plain = ledger.spread(cfg, ["f1", "acc"], path=path)
+    assert list(plain.index) == ["f1", "acc"] and plain.loc["f1", "std"] == 0.0
+    assert not rec.exists()  # read only: nothing recorded
+    ours = pd.DataFrame({"val": [0.1, 0.2]}, index=pd.MultiIndex.from_tuples([("24 h", "scratch"), ("24 h", "frozen")]))
+    assert ours.join(frame).loc[("24 h", "scratch"), "ledger mean"] == pytest.approx(0.72)
 
 
 def test_record_appends_one_json_line_per_number(tmp_path, monkeypatch):

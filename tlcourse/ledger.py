@@ -41,7 +41,7 @@ import json
 import math
 import os
 import statistics
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -299,22 +299,40 @@ def table(cfg: Any, numbers: Mapping[str, float], *, min_tol: float = 0.0, appli
           path: Path | None = None) -> Any:  # fmt: skip
     """Record and :func:`check` each of ``numbers``; return them next to the ledger as a table.
 
-    The result is a pandas Styler: per key this run's value, the ledger's mean, standard
-    deviation, min and max, and its number of seeds (NaN and 0 where it has none yet).
+    The result is a pandas Styler: per key this run's value and the ledger's :func:`spread` (mean,
+    standard deviation, min and max over its seeds, and their number; NaN and 0 where it has none yet).
     """
-    import pandas as pd
-
-    rows = {}
     for key, value in numbers.items():
         record(cfg, key, value, quiet=True)
         check(cfg, key, value, min_tol=min_tol, applies=applies, path=path)
+    frame = spread(cfg, list(numbers), path)
+    frame.insert(0, "this run", [float(v) for v in numbers.values()])
+    return frame.style.format("{:.3f}", subset=["this run", *SPREAD[:4]])
+
+
+SPREAD = ("ledger mean", "std", "min", "max", "seeds")  # the columns of :func:`spread`
+
+
+def spread(cfg: Any, keys: Iterable[str] | Mapping[Any, str], path: Path | None = None) -> Any:
+    """The ledger's numbers for ``keys`` (this lesson, ``cfg``'s profile) as a pandas DataFrame, one
+    row per key: mean, standard deviation, min and max over its seeds and their number (NaN and 0
+    where it has none yet). Only reads the ledger (:func:`table` also records and checks).
+
+    A mapping ``{row label: key}`` labels the rows, so the columns join onto a lesson's own table
+    (``results.join(tl.ledger.spread(cfg, {(size, method): key, ...}))``; tuple labels give a
+    MultiIndex).
+    """
+    import pandas as pd
+
+    labels = dict(keys) if isinstance(keys, Mapping) else {key: key for key in keys}
+    nan = float("nan")
+    rows = []
+    for key in labels.values():
         e = expected(cfg, key, path)
-        nan = float("nan")
-        rows[key] = {"this run": float(value), "ledger mean": e.mean if e else nan,
-                     "std": e.std if e else nan, "min": e.min if e else nan,
-                     "max": e.max if e else nan, "seeds": e.n if e else 0}  # fmt: skip
-    frame = pd.DataFrame.from_dict(rows, orient="index")
-    return frame.style.format("{:.3f}", subset=["this run", "ledger mean", "std", "min", "max"])
+        rows.append((e.mean, e.std, e.min, e.max, e.n) if e else (nan, nan, nan, nan, 0))
+    index = pd.MultiIndex.from_tuples(labels) if labels and all(isinstance(k, tuple) for k in labels) \
+        else pd.Index(list(labels))  # fmt: skip
+    return pd.DataFrame(rows, index=index, columns=list(SPREAD))
 
 
 def seconds(notebook: str, profile: str, path: Path | None = None) -> dict[str, float] | None:
