@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from ci_skips import pytest_runtest_makereport  # noqa: F401  (the hook: a skip under CI=true fails)
+from seeding import seed
 from workspace_helpers import nb
 
 from tlcourse import assets
@@ -39,19 +40,10 @@ def _temp_env() -> dict[str, str]:
         saved = {k: os.environ.get(k) for k in ENV_VARS}
         os.environ.update(env)
         try:
-            _seed(Path(env["TLCOURSE_CACHE"]))
+            seed(Path(env["TLCOURSE_CACHE"]), REAL_CACHE)
         finally:
             _restore(saved)
     return _state["env"]  # type: ignore[return-value]
-
-
-def _seed(cache: Path) -> None:
-    """Copy every asset the real cache holds (complete ones only: ``is_present``)."""
-    manifest = assets.load_manifest()
-    cache.mkdir(parents=True, exist_ok=True)
-    for asset_id in manifest["assets"]:
-        if assets.is_present(asset_id, manifest, REAL_CACHE):
-            shutil.copytree(REAL_CACHE / asset_id, cache / asset_id)
 
 
 def _restore(saved: dict[str, str | None]) -> None:
