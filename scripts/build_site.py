@@ -98,7 +98,7 @@ def execute(nb: nbformat.NotebookNode, profile: str, workdir: Path, timeout: int
     os.environ["TLCOURSE_PROFILE"] = profile
     try:
         NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(workdir)}}).execute()  # fmt: skip
+                       resources={"metadata": {"path": str(workdir)}}).execute()
     finally:
         if old is None:
             os.environ.pop("TLCOURSE_PROFILE", None)
@@ -115,7 +115,7 @@ def nav_bar(pages: list[tuple[str, str]], i: int, banner: str) -> str:
         links.append(f'<a href="{pages[i + 1][0]}.html">{html.escape(pages[i + 1][1])} &rarr;</a>')
     return ('<nav class="tl-nav" style="padding:8px 16px;border-bottom:1px solid #ccc;'
             'font-family:sans-serif;font-size:14px">' + " &middot; ".join(links) +
-            f'<div style="color:#666;margin-top:4px">{html.escape(banner)}</div></nav>')  # fmt: skip
+            f'<div style="color:#666;margin-top:4px">{html.escape(banner)}</div></nav>')
 
 
 def build(out: Path, profile: str, execute_only: list[str] | None, timeout: int) -> list[Path]:
@@ -131,7 +131,7 @@ def build(out: Path, profile: str, execute_only: list[str] | None, timeout: int)
     check_out(out)  # before any notebook runs
     tmp_out = Path(tempfile.mkdtemp(prefix=".site-", dir=out.parent))
     (tmp_out / SITE_MARKER).write_text("built by scripts/build_site.py; the next build replaces this folder\n",
-                                       encoding="utf-8")  # fmt: skip
+                                       encoding="utf-8")
     exporter = HTMLExporter(template_name="lab")
     today = date.today().isoformat()
     notebooks = [(p, nbformat.read(p, as_version=4)) for p in sources]
@@ -168,7 +168,7 @@ def build(out: Path, profile: str, execute_only: list[str] | None, timeout: int)
             "<h1>tlcourse: transfer learning, hands-on</h1>"
             f"<p>The lessons with their outputs, executed in the {html.escape(profile)} profile on "
             f"{today}. Run them yourself: see the course's README.</p><ol start='0'>{items}</ol>"
-            "</body></html>", encoding="utf-8")  # fmt: skip
+            "</body></html>", encoding="utf-8")
         swap_in(tmp_out, out)
     finally:
         shutil.rmtree(tmp_out, ignore_errors=True)

@@ -133,14 +133,14 @@ def number_text(stem: str, spec: str, data: dict[str, Any]) -> str:
     m = FORMAT.fullmatch(fmt or "acc")
     if not m:
         raise SystemExit(f"{stem}: tl:num {spec!r}: unknown format {fmt!r} (one of {', '.join(FORMATS)}, "
-                         "optionally followed by a digit: the decimal places)")  # fmt: skip
+                         "optionally followed by a digit: the decimal places)")
     fmt, places = m.group(1), int(m.group(2) or 3)
     keys = expr.split("-")
     if not 1 <= len(keys) <= 2 or not all(keys):
         raise SystemExit(f"{stem}: tl:num {spec!r}: write KEY or KEY-OTHER")
     runs = runs_of(stem, NUMBERS_PROFILE, data)
     xs = [r["values"][keys[0]] - (r["values"][keys[1]] if len(keys) == 2 else 0.0)
-          for r in runs.values() if all(k in r["values"] for k in keys)]  # fmt: skip
+          for r in runs.values() if all(k in r["values"] for k in keys)]
     if not xs:
         return UNMEASURED
     st = ledger.stats(xs)

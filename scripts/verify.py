@@ -60,7 +60,7 @@ _MODULES_TAG = "TLCOURSE-MODULES "
 # Appended to the notebook when it runs (and removed from the executed copy): which tlcourse modules it used.
 MODULES_CELL = ("import json as _json, sys as _sys\n"
                 f"print({_MODULES_TAG!r} + _json.dumps(sorted(m for m in _sys.modules "
-                "if m == 'tlcourse' or m.startswith('tlcourse.'))))")  # fmt: skip
+                "if m == 'tlcourse' or m.startswith('tlcourse.'))))")
 
 NUMBERS, BOOKKEEPING = "numbers", "bookkeeping"
 # Every tlcourse module, by whether its code can change a recorded number (tests/test_verify.py
@@ -98,10 +98,10 @@ MODULE_ROLES = {
     # the asset layer fetches files pinned by sha256: what arrives is fixed by the manifest
     **{f"tlcourse.assets{m}": BOOKKEEPING for m in ("", ".archive", ".bundles", ".cache", ".content",
                                                      ".download", ".errors", ".fetcher", ".hub",
-                                                     ".manifest", ".sources")},  # fmt: skip
+                                                     ".manifest", ".sources")},
     # exercise checks: verdicts and messages for the learner's answers; no recorded number comes from them
     **{f"tlcourse.checks{m}": BOOKKEEPING for m in ("", ".adaptation", ".detection", ".finetune", ".forecast",
-                                                     ".interview", ".nlp", ".scaling", ".types", ".vision")},  # fmt: skip
+                                                     ".interview", ".nlp", ".scaling", ".types", ".vision")},
 }
 EXECUTED = ROOT / "build" / "verify"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colour codes in tracebacks
@@ -167,7 +167,7 @@ def locked_stack(constraints: Path = CONSTRAINTS) -> list[str]:
 
 
 def code_digest(nb: nbformat.NotebookNode, lesson: str | None, modules: list[str] | None = None,
-                stack: list[str] | None = None) -> str:  # fmt: skip
+                stack: list[str] | None = None) -> str:
     """sha256 of what decides a lesson's numbers (not the prose): the code cells, the lesson's TOML,
     the bytes of the number-making modules among ``modules`` and the locked stack (``stack``,
     default :func:`locked_stack`)."""
@@ -239,7 +239,7 @@ def read_records(path: Path, *, profile: str, seed: int) -> tuple[str | None, di
             )
         if key in values and values[key] != value:
             raise RunFailed(f"{key} was recorded twice with different values "
-                            f"({values[key]} and {value}): give each number its own key.")  # fmt: skip
+                            f"({values[key]} and {value}): give each number its own key.")
         values[key] = value
         lessons.add(str(rec.get("lesson")))
     if len(lessons) > 1:
@@ -257,17 +257,17 @@ def loaded_modules(cell: nbformat.NotebookNode) -> list[str]:
 
 
 def execute(path: Path, *, profile: str, seed: int, record: Path,
-            ledger_path: Path | None = None) -> tuple[float, nbformat.NotebookNode, list[str]]:  # fmt: skip
+            ledger_path: Path | None = None) -> tuple[float, nbformat.NotebookNode, list[str]]:
     """Run ``path`` in a fresh kernel (cwd = its folder); return wall seconds, the result and the
     ``tlcourse`` modules the kernel imported."""
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(MODULES_CELL))
     env = {"TLCOURSE_PROFILE": profile, "TLCOURSE_SEED": str(seed), "TLCOURSE_RECORD": str(record),
-           "TLCOURSE_LEDGER": str(ledger_path or ledger.default_path())}  # fmt: skip
+           "TLCOURSE_LEDGER": str(ledger_path or ledger.default_path())}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # the kernel inherits this process's environment
     client = NotebookClient(nb, timeout=None, startup_timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})  # fmt: skip
+                            resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     try:
         client.execute()
@@ -306,11 +306,11 @@ def verify_one(path: Path, *, profile: str, seed: int, ledger_path: Path) -> dic
         "seconds": round(seconds, 1), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(), "threads": thread_count(),
         "load_start": load_start, "load_end": load_end, "values": values,
-    }  # fmt: skip
+    }
     with ledger.locked(ledger_path) as data:
         note = ledger.merge_run(data, profile=profile, notebook=path.stem, lesson=lesson, seed=seed, run=run,
                                 code=code_digest(source, lesson, modules, stack), modules=modules,
-                                stack=stack)  # fmt: skip
+                                stack=stack)
     if note:
         print("note:", note, flush=True)
     return run
@@ -331,13 +331,13 @@ def imported_modules(nb: nbformat.NotebookNode) -> list[str]:
             continue
         for node in ast.walk(tree):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] \
-                if isinstance(node, ast.ImportFrom) and not node.level else []  # fmt: skip
+                if isinstance(node, ast.ImportFrom) and not node.level else []
             if any(n == "tlcourse" or n.startswith("tlcourse.") for n in names):
                 lines.append(ast.unparse(node))
     code = "\n".join(["import json, sys", *lines, MODULES_CELL.replace("_json", "json").replace("_sys", "sys")])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                         check=False)  # fmt: skip
+                         check=False)
     if out.returncode != 0:
         raise SystemExit(f"importing the notebook's tlcourse modules failed:\n{out.stderr[-2000:]}")
     return loaded_modules(nbformat.from_dict({"outputs": [{"text": out.stdout}]}))
@@ -386,7 +386,7 @@ def changed_since(rev: str, files: list[Path]) -> list[str]:
     """The ``files`` whose content differs between git revision ``rev`` and the working tree."""
     rel = [str(f.relative_to(ROOT)) for f in files]
     out = subprocess.run(["git", "diff", "--name-only", rev, "--", *rel], cwd=ROOT, capture_output=True,
-                         text=True, check=False)  # fmt: skip
+                         text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"git diff {rev} failed: {out.stderr.strip()}")
     return sorted(out.stdout.split())
@@ -395,7 +395,7 @@ def changed_since(rev: str, files: list[Path]) -> list[str]:
 def git_text(rev: str, path: Path) -> str:
     """The text of ``path`` at git revision ``rev`` (empty when it did not exist there)."""
     out = subprocess.run(["git", "show", f"{rev}:{path.relative_to(ROOT)}"], cwd=ROOT, capture_output=True,
-                         text=True, check=False)  # fmt: skip
+                         text=True, check=False)
     return out.stdout if out.returncode == 0 else ""
 
 
@@ -417,7 +417,7 @@ def pins_here(text: str) -> set[str]:
 def ledger_revision(ledger_path: Path) -> str | None:
     """The last commit that changed the ledger file (None when git does not know it)."""
     out = subprocess.run(["git", "log", "-1", "--format=%H", "--", str(ledger_path)], cwd=ROOT,
-                         capture_output=True, text=True, check=False)  # fmt: skip
+                         capture_output=True, text=True, check=False)
     return out.stdout.strip() or None
 
 
@@ -451,7 +451,7 @@ def migrate_digests(data: dict[str, Any], folder: Path, since: str | None = None
                 continue
             modules = next((e["modules"] for p, nbs in data["profiles"].items() if p != profile
                             for s, e in nbs.items() if s == stem and "modules" in e
-                            and e["code"] == code_digest(nb, lesson, e["modules"])), None)  # fmt: skip
+                            and e["code"] == code_digest(nb, lesson, e["modules"])), None)
             modules = modules if modules is not None else imported_modules(nb)
             files = [module_file(m) for m in number_modules(modules)]
             changed = changed_since(since, [f for f in files if f.is_file()]) if since else []
@@ -490,7 +490,7 @@ def markdown(data: dict[str, Any]) -> str:
     for profile in order:
         lines += ["", f"## Profile `{profile}`", "",
                   "| notebook | seeds | wall time | machine | date | load | number | mean +/- std | range |",
-                  "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+                  "|---|---|---|---|---|---|---|---|---|"]
         for stem, entry in data["profiles"][profile].items():
             runs = entry.get("runs", {})
             if not runs:
@@ -526,21 +526,21 @@ def write_markdown(ledger_path: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--lessons", nargs="*", default=["all"],
-                        help="lesson numbers or notebook stems (default: all)")  # fmt: skip
+                        help="lesson numbers or notebook stems (default: all)")
     parser.add_argument("--seeds", type=int, default=None,
-                        help="runs per notebook (seeds 42, 43, ...); default 5 in cpu, 3 in smoke, 1 in full")  # fmt: skip
+                        help="runs per notebook (seeds 42, 43, ...); default 5 in cpu, 3 in smoke, 1 in full")
     parser.add_argument("--first-seed", type=int, default=FIRST_SEED)
     parser.add_argument("--profile", default=os.environ.get("TLCOURSE_PROFILE") or "cpu",
-                        choices=PROFILES)  # fmt: skip
+                        choices=PROFILES)
     parser.add_argument("--folder", type=Path, default=ROOT / "solutions")
     parser.add_argument("--ledger", type=Path, default=ledger.default_path(),
-                        help="the ledger to write (default: $TLCOURSE_LEDGER or docs/results.json)")  # fmt: skip
+                        help="the ledger to write (default: $TLCOURSE_LEDGER or docs/results.json)")
     parser.add_argument("--check", action="store_true",
-                        help="only validate the ledger and the arguments (make verify does this first)")  # fmt: skip
+                        help="only validate the ledger and the arguments (make verify does this first)")
     parser.add_argument("--migrate-digests", nargs="?", const="LEDGER", default=None, metavar="REV",
                         help="one-off: rewrite old-formula digests whose notebook, TOML, number-making modules and\n"
                              "constraints.txt are unchanged since git revision REV (default: the ledger's last commit;\n"
-                             "'none': do not compare modules)")  # fmt: skip
+                             "'none': do not compare modules)")
     args = parser.parse_args(argv)
     seeds_n = DEFAULT_SEEDS[args.profile] if args.seeds is None else args.seeds
     if seeds_n < 1:
@@ -581,10 +581,10 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             shown = ", ".join(f"{k}={_num(v)}" for k, v in run["values"].items()) or "no numbers"
             print(f"ok     {path.stem} seed={seed} {run['seconds']:.1f} s "
-                  f"(load {run['load_start']} -> {run['load_end']}): {shown}", flush=True)  # fmt: skip
+                  f"(load {run['load_start']} -> {run['load_end']}): {shown}", flush=True)
     out = write_markdown(args.ledger)
     print(f"ledger: {args.ledger.relative_to(ROOT) if args.ledger.is_relative_to(ROOT) else args.ledger}"
-          f", table: {out.name}")  # fmt: skip
+          f", table: {out.name}")
     if failures:
         print(f"{len(failures)} run(s) failed:\n  " + "\n  ".join(failures))
         return 1

@@ -35,7 +35,7 @@ def _temp_env() -> dict[str, str]:
     if "env" not in _state:
         root = Path(tempfile.mkdtemp(prefix="tlcourse-tests-"))
         env = {"TLCOURSE_CACHE": str(root / "cache"), "TORCH_HOME": str(root / "torch"),
-               "HF_HOME": str(root / "huggingface")}  # fmt: skip
+               "HF_HOME": str(root / "huggingface")}
         _state.update(root=root, env=env)
         saved = {k: os.environ.get(k) for k in ENV_VARS}
         os.environ.update(env)

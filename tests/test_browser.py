@@ -33,7 +33,7 @@ CHROMIUM = Path(os.environ.get("TLCOURSE_CHROMIUM", "/usr/bin/chromium"))
 OUT = ROOT / "build" / "browser"
 NOTEBOOKS = [lesson.student().name for lesson in all_lessons()]
 CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+               "--disable-component-update", "--disable-sync", "--no-first-run"]
 RUN_TIMEOUT_S = int(os.environ.get("TLCOURSE_BROWSER_TIMEOUT", "900"))  # per notebook: a ceiling, not a goal
 REACT_TIMEOUT_S = 180  # a click's callback (03 fine-tunes once, in the smoke profile) well inside this
 TOKEN = "tlcourse-browser-test"
@@ -93,7 +93,7 @@ def lab():
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
            "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}",
            f"--notebook-dir={work}", f"--LabApp.user_settings_dir={settings}",
-           f"--LabApp.workspaces_dir={work / '.workspaces'}"]  # fmt: skip
+           f"--LabApp.workspaces_dir={work / '.workspaces'}"]
     if os.geteuid() == 0:
         cmd.append("--allow-root")
     log = open(OUT / "jupyterlab.log", "w")  # noqa: SIM115 - closed below
@@ -181,7 +181,7 @@ def _widget_reacts(page, name: str, console: list[str]) -> str | None:
     slider = page.locator(".jp-OutputArea-output .widget-slider").first
     text = page.locator(".jp-OutputArea-output .widget-text input[type='text']").first
     source = "\n".join("".join(c["source"]) for c in json.loads((ROOT / "notebooks" / name).read_text())["cells"]
-                       if c["cell_type"] == "code")  # fmt: skip
+                       if c["cell_type"] == "code")
     if not (button.count() or slider.count() or text.count()) and not INTERACTIVE.search(source):
         return None
     if slider.count():  # a slider first: moving it is cheap (a button may start a training run)
@@ -248,7 +248,7 @@ def test_notebook_runs_in_jupyterlab(lab, browser, name):
         not_run = [i for i, c in enumerate(code) if not c.get("execution_count")]
         assert not not_run, f"{name}: code cells {not_run} did not run"
         failed = [(o.get("ename"), o.get("evalue", "")[:200]) for c in code for o in c["outputs"]
-                  if o["output_type"] == "error"]  # fmt: skip
+                  if o["output_type"] == "error"]
         assert not failed, f"{name}: error outputs {failed}"
 
         figures = sum("image/png" in o.get("data", {}) for c in code for o in c["outputs"])
@@ -256,7 +256,7 @@ def test_notebook_runs_in_jupyterlab(lab, browser, name):
         assert shown >= figures, f"{name}: {figures} figures in the outputs, {shown} shown as images"
 
         views = sum("application/vnd.jupyter.widget-view+json" in o.get("data", {})
-                    for c in code for o in c["outputs"])  # fmt: skip
+                    for c in code for o in c["outputs"])
         if views:
             # Progress bars with leave=False are closed when done: their outputs stay in the file but
             # render nothing. So: at least one live widget, none shown as text, no display error.

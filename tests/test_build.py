@@ -34,7 +34,7 @@ def test_solution_markdown_dropped_and_outputs_cleared():
              "outputs": [{"output_type": "stream", "text": "hi"}],
              "source": ["# STUB: a = None\n", "# BEGIN SOLUTION\n", "a = 1\n", "# END SOLUTION"]},
         ],
-    }  # fmt: skip
+    }
     student = build.to_student(nb)
     assert len(student["cells"]) == 1
     cell = student["cells"][0]
@@ -67,7 +67,7 @@ def test_audit_accepts_a_marked_exercise():
     f"n = int(2 * 3.0)  # the answer\n{CHECK}",  # no markers: the answer would be in the student copy
     f"# BEGIN SOLUTION\nn = int(2 * 3.0)\n# END SOLUTION\n{CHECK}",  # no stub: NameError for students
     f"# STUB: n = None\n# BEGIN SOLUTION\n# END SOLUTION\n{CHECK}",  # empty block: nothing to hide?
-])  # fmt: skip
+])
 def test_audit_rejects_an_exercise_cell_without_stub_and_solution(cell):
     sol = {"cells": [code(cell)]}
     problems = build.audit(sol, build.to_student(sol))
@@ -76,12 +76,12 @@ def test_audit_rejects_an_exercise_cell_without_stub_and_solution(cell):
 
 def test_audit_finds_solution_text_in_the_student_copy():
     sol = {"cells": [code(GOOD), {"cell_type": "markdown", "metadata": {},
-                                  "source": "<!-- SOLUTION -->\nModel answer: freeze the encoder first."}]}  # fmt: skip
+                                  "source": "<!-- SOLUTION -->\nModel answer: freeze the encoder first."}]}
     student = build.to_student(sol)
     assert build.audit(sol, student) == []
     student["cells"].append(code("n = int(2 * 3.0)  # the answer"))  # pasted from the solution
     student["cells"].append({"cell_type": "markdown", "metadata": {},
-                             "source": "Model answer: freeze the encoder first."})  # fmt: skip
+                             "source": "Model answer: freeze the encoder first."})
     problems = build.audit(sol, student)
     assert len(problems) == 2 and all("shows solution text" in p for p in problems), problems
 
@@ -97,5 +97,5 @@ def test_no_solution_reaches_the_committed_student_copy(lesson):
     sol, student = lesson.solution(), lesson.student()
     assert student.is_file(), f"{student} missing: run `python -m tlcourse build`"
     problems = build.audit(json.loads(sol.read_text(encoding="utf-8")),
-                           json.loads(student.read_text(encoding="utf-8")))  # fmt: skip
+                           json.loads(student.read_text(encoding="utf-8")))
     assert not problems, f"{sol.name}:\n" + "\n".join(problems)

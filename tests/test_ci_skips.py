@@ -64,5 +64,5 @@ def test_a_missing_chromium_or_playwright_is_a_clear_failure_under_ci_not_a_coll
     (fake / "__init__.py").write_text('raise ImportError("no module named playwright (test stand-in)")\n')
     no_pw = pytest_run(browser, ci=True, extra_path=tmp_path / "shadow")
     assert no_pw.returncode == 1 and "skipped under CI=true: Playwright is not installed" in no_pw.stdout, \
-        no_pw.stdout[-2000:]  # fmt: skip
+        no_pw.stdout[-2000:]
     assert "during collection" not in no_pw.stdout

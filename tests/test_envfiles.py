@@ -135,7 +135,7 @@ def test_torch_and_torchvision_are_a_matching_pair():
     _, pins = _lock().parse((ROOT / "constraints.txt").read_text())
     assert metadata.version("torchvision") == pins["torchvision"], "run `make setup`: torchvision is not the locked one"
     declared = next(str(r.specifier) for r in map(Requirement, metadata.requires("torchvision") or [])
-                    if r.name == "torch")  # fmt: skip
+                    if r.name == "torch")
     assert pair_problems(pip["torch"], pins["torch"], declared) == []
     # what it catches: a torch range below what torchvision needs, and a lock that pins another torch
     assert len(pair_problems(">=2.13,<2.14", "2.13.1", ">=2.14.0")) == 2

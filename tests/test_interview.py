@@ -30,7 +30,7 @@ def quiz_data():
 def _cells(path):
     nb = json.loads(path.read_text())
     return [(c["cell_type"], "".join(c["source"]) if isinstance(c["source"], list) else c["source"])
-            for c in nb["cells"]]  # fmt: skip
+            for c in nb["cells"]]
 
 
 def _jupyterlab_anchors(path):
@@ -72,7 +72,7 @@ def test_shipped_bank_and_quiz_validate():
     (lambda q: q.update(evidence=[{"lesson": "03_fine_tuning", "key": "fe_test"}]), "label"),
     (lambda q: q.update(evidence=[{"lesson": "99_x", "key": "k", "label": "l"}]), "not a notebook"),
     (lambda q: q.update(template={"problem": "x" * 30}), "only 'system design'"),
-])  # fmt: skip
+])
 def test_bank_validator_rejects(bank_data, change, message):
     data = copy.deepcopy(bank_data)
     change(data[3])
@@ -84,7 +84,7 @@ def test_bank_validator_rejects(bank_data, change, message):
     (lambda q: q["template"].pop("serving"), "exactly the parts"),
     (lambda q: q["template"].update(metrics="short"), "too short"),
     (lambda q: q.update(rubric=["one", "two"]), "rubric"),
-])  # fmt: skip
+])
 def test_bank_validator_rejects_bad_design_answers(bank_data, change, message):
     data = copy.deepcopy(bank_data)
     design = next(q for q in data if q["topic"] == "system design")
@@ -106,7 +106,7 @@ def test_bank_validator_rejects_duplicate_ids(bank_data):
     ("1. Definitions first (Pan & Yang 2010)", "1.-Definitions-first-(Pan-&-Yang-2010)"),
     ('What "unfreeze the top N blocks" means', 'What-"unfreeze-the-top-N-blocks"-means'),
     ("A *small* [link](x.ipynb) test", "A-small-link-test"),
-])  # fmt: skip
+])
 def test_anchor_is_jupyterlabs_heading_id(heading, anchor):
     assert iv.anchor(heading) == anchor
 
@@ -150,7 +150,7 @@ def test_sync_lessons_rewrites_a_changed_answer_and_rejects_a_missing_block(tmp_
     bank = iv.load_bank()
     q = next(q for q in bank if "03_fine_tuning" in q.asked_in)
     changed = [iv.Question(**{**q.__dict__, "answer": "A changed answer, long enough to be one."})
-               if b.id == q.id else b for b in bank]  # fmt: skip
+               if b.id == q.id else b for b in bank]
     assert iv.sync_lessons(sol, changed, check=True) == ["03_fine_tuning.ipynb"]
     assert iv.sync_lessons(sol, changed) == ["03_fine_tuning.ipynb"]
     assert "A changed answer, long enough" in (sol / "03_fine_tuning.ipynb").read_text()
@@ -183,7 +183,7 @@ def test_every_evidence_key_is_in_the_ledgers_cpu_profile():
 
     data = ledger.load()
     missing = [(q.id, e.lesson, e.key) for q in iv.load_bank() for e in q.evidence
-               if iv.course_number(e, "cpu", data) is None]  # fmt: skip
+               if iv.course_number(e, "cpu", data) is None]
     assert not missing, f"evidence keys the ledger does not have: {missing}"
 
 
@@ -240,7 +240,7 @@ def test_sheet_and_export(tmp_path):
     (lambda q: q.update(options=q["options"][:1]), "2 to 26"),
     (lambda q: q.update(topic=""), "topic"),
     (lambda q: q["options"][0].update(correct="yes"), "true or false"),
-])  # fmt: skip
+])
 def test_quiz_validator_rejects(quiz_data, change, message):
     data = copy.deepcopy(quiz_data)
     change(data[2])
@@ -490,7 +490,7 @@ def _keras_pair():
         keras.layers.BatchNormalization(name="b1"), keras.layers.Conv2D(4, 3, name="c2"),
         keras.layers.BatchNormalization(name="b2"), keras.layers.Conv2D(4, 3, name="c3"),
         keras.layers.BatchNormalization(name="b3"), keras.layers.GlobalAveragePooling2D(),
-    ])  # fmt: skip
+    ])
     model = keras.Sequential([base, keras.layers.Dense(3)])
     base.trainable = False
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
@@ -548,7 +548,7 @@ def _bug_scripts():
         if kind == "code" and re.search(r"^def (buggy_|fit_head|build|pick|classify)", src, re.M):
             body = src.split("\nbug")[0] if "\nbug" in src else src
             body = "\n".join(ln for ln in body.splitlines()
-                             if not ln.startswith(("# ", "assert", "bug", "print", "checkpoints =")))  # fmt: skip
+                             if not ln.startswith(("# ", "assert", "bug", "print", "checkpoints =")))
             exec(body, ns)  # noqa: S102 - the course's own notebook
     return ns
 
@@ -558,7 +558,7 @@ def _bug_scripts():
     (drills.bug_optimizer(), "buggy_build", "build", "never trains"),
     (drills.bug_selection(), "buggy_pick", "pick", "best *test*"),
     (drills.bug_tokenizer(), "buggy_classify", "classify", "same checkpoint"),
-])  # fmt: skip
+])
 def test_find_the_bug_drills_catch_the_bug_pass_the_fix_and_are_fast(check, buggy, fixed, message):
     ns = _bug_scripts()
     started = time.perf_counter()

@@ -55,7 +55,7 @@ class Lab:
     def call(self, method: str, path: str, body: Any = None, timeout: float = 30) -> Any:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.base + path, data=data, method=method, headers={
-            "Authorization": f"token {self.token}", "Content-Type": "application/json"})  # fmt: skip
+            "Authorization": f"token {self.token}", "Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             raw = resp.read()
         return json.loads(raw) if raw and resp.headers.get_content_type() == "application/json" else raw
@@ -70,11 +70,11 @@ class Lab:
             if cell["cell_type"] == "code" and STUB in cell["source"]:
                 cell["source"] = cell["source"].replace(STUB, ANSWER)  # the learner answers
         session = self.call("POST", "/api/sessions", {
-            "path": path, "name": path, "type": "notebook", "kernel": {"name": "python3"}})  # fmt: skip
+            "path": path, "name": path, "type": "notebook", "kernel": {"name": "python3"}})
         kernel, sid = session["kernel"]["id"], uuid.uuid4().hex
         conn = websocket.create_connection(
             f"ws://{self.base[7:]}/api/kernels/{kernel}/channels?session_id={sid}",
-            header=[f"Authorization: token {self.token}"], timeout=300)  # fmt: skip
+            header=[f"Authorization: token {self.token}"], timeout=300)
         try:
             for count, cell in enumerate((c for c in nb["cells"] if c["cell_type"] == "code"), 1):
                 cell["outputs"], cell["execution_count"] = execute(conn, sid, cell["source"]), count
@@ -95,7 +95,7 @@ def execute(conn: Any, session: str, code: str) -> list[dict[str, Any]]:
         "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
         "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
                     "allow_stdin": False, "stop_on_error": True},
-    }))  # fmt: skip
+    }))
     outputs: list[dict[str, Any]] = []
     reply, idle = None, False
     while reply is None or not idle:
@@ -145,7 +145,7 @@ def make_lab(workspace: Path, runtime: Path) -> Iterator[Lab]:
     proc = subprocess.Popen(
         ["make", "-s", "-o", "setup", "lab", f"VENV={sys.prefix}", f"WORKSPACE={workspace}", f"LAB_ARGS={lab_args}"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+    )
     lab = Lab(port, token, proc)
     try:
         deadline = time.monotonic() + 240

@@ -17,12 +17,12 @@ from tlcourse import ledger
 
 def run(seconds: float, **values: float) -> dict:
     return {"seconds": seconds, "date": "2026-12-01 07:00 UTC", "machine": "test", "threads": "2",
-            "load_start": 0.1, "load_end": 0.2, "values": values}  # fmt: skip
+            "load_start": 0.1, "load_end": 0.2, "values": values}
 
 
 def merge(data: dict, seed: int, r: dict, code: str = "c1", notebook: str = "03_x") -> str | None:
     return ledger.merge_run(data, profile="cpu", notebook=notebook, lesson="x", code=code,
-                            seed=seed, run=r)  # fmt: skip
+                            seed=seed, run=r)
 
 
 def test_stats_use_the_sample_standard_deviation():
@@ -134,7 +134,7 @@ def test_record_appends_one_json_line_per_number(tmp_path, monkeypatch):
     ledger.record(cfg, "f1", 0.25, quiet=True)
     lines = [json.loads(x) for x in target.read_text().splitlines()]
     assert lines == [{"lesson": "x", "profile": "cpu", "seed": 43, "key": "acc", "value": 0.5},
-                     {"lesson": "x", "profile": "cpu", "seed": 43, "key": "f1", "value": 0.25}]  # fmt: skip
+                     {"lesson": "x", "profile": "cpu", "seed": 43, "key": "f1", "value": 0.25}]
     with pytest.raises(ValueError, match="finite"):
         ledger.record(cfg, "acc", float("nan"))
 
@@ -186,7 +186,7 @@ def test_check_compares_in_any_profile_from_three_seeds(tmp_path, capsys):
     with ledger.locked(path) as data:
         for seed, acc in ((42, 0.5), (43, 0.52)):
             ledger.merge_run(data, profile="smoke", notebook="03_x", lesson="x", code="c", seed=seed,
-                             run=run(1, acc=acc))  # fmt: skip
+                             run=run(1, acc=acc))
     assert ledger.check(cfg, "acc", 0.5, path=path) is False
     assert "has 2 seed(s) for the smoke profile, fewer than 3" in capsys.readouterr().out
     with ledger.locked(path) as data:
@@ -252,7 +252,7 @@ def test_claim_asserts_nothing_with_too_few_seeds(tmp_path, capsys):
 
 GOOD_ENTRY = {"lesson": "x", "code": "c", "runs": {"42": {"seconds": 1.0, "values": {"acc": 0.5}}},
               "summary": {"seconds": {"mean": 1.0, "min": 1.0, "max": 1.0, "n": 1},
-                          "values": {"acc": {"mean": 0.5, "std": 0.0, "min": 0.5, "max": 0.5, "n": 1}}}}  # fmt: skip
+                          "values": {"acc": {"mean": 0.5, "std": 0.0, "min": 0.5, "max": 0.5, "n": 1}}}}
 
 
 def damaged(old: str, new: str) -> str:
@@ -279,13 +279,13 @@ def damaged(old: str, new: str) -> str:
     (damaged('"42"', '"latest"'),
      "'latest' is not a seed"),
     ("{not json", "is not valid JSON"),
-])  # fmt: skip
+])
 def test_a_damaged_ledger_is_refused_with_the_field_and_what_to_do(tmp_path, damage, message):
     path = tmp_path / "results.json"
     path.write_text(damage)
     cfg = SimpleNamespace(profile="cpu", lesson="x", seed=42)
     for call in (lambda: ledger.load(path), lambda: ledger.check(cfg, "acc", 1e9, path=path),
-                 lambda: ledger.seconds("03_x", "cpu", path)):  # fmt: skip
+                 lambda: ledger.seconds("03_x", "cpu", path)):
         with pytest.raises(ledger.LedgerError) as err:
             call()
         assert message in str(err.value) and str(path) in str(err.value)

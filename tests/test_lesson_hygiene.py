@@ -118,10 +118,10 @@ def test_the_setup_cell_takes_the_lesson_and_its_settings_from_the_registry(less
     assigned = {ast.unparse(node.targets[0]): node.value for node in parse(src).body if isinstance(node, ast.Assign)}
     got = assigned.get("LESSON")
     assert got is not None and ast.unparse(got).startswith("tl.lessons.get("), \
-        f'{lesson.stem}: the setup cell needs LESSON = tl.lessons.get("{lesson.number}")'  # fmt: skip
+        f'{lesson.stem}: the setup cell needs LESSON = tl.lessons.get("{lesson.number}")'
     assert lessons.get(ast.literal_eval(got.args[0])) is lesson, f"{lesson.stem}: LESSON names another lesson"
     assert "cfg" in assigned and ast.unparse(assigned["cfg"]).startswith("LESSON.config("), \
-        f"{lesson.stem}: cfg = LESSON.config() (the one way to read the lesson's settings)"  # fmt: skip
+        f"{lesson.stem}: cfg = LESSON.config() (the one way to read the lesson's settings)"
 
 
 @pytest.mark.parametrize("lesson", cases("claims"))
@@ -137,7 +137,7 @@ def test_one_claims_flag_named_claims_from_the_registry(lesson):
     claims = [value for name, value in flags if name == "CLAIMS"]
     for value in claims:
         assert ast.unparse(value).startswith("LESSON.claims("), \
-            f"{lesson.stem}: CLAIMS = {ast.unparse(value)[:60]}: use LESSON.claims(cfg, ...) (lists of claims get another name)"  # fmt: skip
+            f"{lesson.stem}: CLAIMS = {ast.unparse(value)[:60]}: use LESSON.claims(cfg, ...) (lists of claims get another name)"
     if lesson.claims_profiles:
         assert len(claims) == 1, f"{lesson.stem} asserts claims in {lesson.claims_profiles}: CLAIMS = LESSON.claims(...), once"
     else:
@@ -194,7 +194,7 @@ def test_exercise_cells_call_the_check_bare_and_echo_nothing(lesson):
         if lines and lines[-1].split("#")[0].rstrip().endswith(";"):
             bad.append(f"{first!r}: ends in ';' (nothing to hide: the check returns None)")
         elif isinstance(last, ast.Expr) and (echoes if _check_call(last.value) else not (
-                isinstance(last.value, ast.Call) and ast.unparse(last.value.func) in ("print", "display"))):  # fmt: skip
+                isinstance(last.value, ast.Call) and ast.unparse(last.value.func) in ("print", "display"))):
             bad.append(f"{first!r}: its last line {ast.unparse(last)[:40]!r} echoes a value")
     assert not bad, f"{lesson.stem}:\n  " + "\n  ".join(bad)
 

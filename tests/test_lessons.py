@@ -35,7 +35,7 @@ def test_get_by_number_name_or_stem_and_a_clear_error_otherwise():
 def test_claims_hold_in_the_claims_profiles_with_default_parameters_only(tmp_path, monkeypatch):
     registry_at(tmp_path, monkeypatch, {"demo": SIZES + '[lesson]\nnumber = "00"\ntitle = "Demo"\n'
                                         'claims_profiles = ["cpu"]\nchecks = ""\n[lesson.defaults]\n'
-                                        'DATASET = "digits"\nSIZES = [1, 2]\n'})  # fmt: skip
+                                        'DATASET = "digits"\nSIZES = [1, 2]\n'})
     demo = lessons.get("demo")
     cpu, smoke = demo.config("cpu"), demo.config("smoke")
     assert demo.claims(cpu, DATASET="digits", SIZES=(1, 2), EPOCHS=3)
@@ -58,7 +58,7 @@ def test_claims_hold_in_the_claims_profiles_with_default_parameters_only(tmp_pat
     ('[lesson]\nnumber = "05"\ntitle = "t"\nclaims_profiles = ["gpu"]\n', "claims_profiles = \\['gpu'\\]"),
     ('[lesson]\nnumber = "05"\ntitle = "t"\nchecks = "nope"\n', "no tlcourse/checks/nope.py"),
     ('[lesson]\nnumber = "05"\ntitle = "t"\nowner = "x"\n', "unknown \\[lesson\\] key\\(s\\) owner"),
-])  # fmt: skip
+])
 def test_a_damaged_lesson_table_is_one_clear_error_naming_the_file(tmp_path, monkeypatch, block, said):
     registry_at(tmp_path, monkeypatch, {"demo": SIZES + block})
     with pytest.raises(ValueError, match=said) as err:

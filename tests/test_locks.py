@@ -37,7 +37,7 @@ def test_another_process_waits_then_gets_one_clear_error_naming_the_file(tmp_pat
     proc = holder(path)
     try:
         with pytest.raises(LockTimeout, match=f"Another process has held {path} for over 0 s"), \
-                hold(path, 0.3, waiting="waiting for x"):  # fmt: skip
+                hold(path, 0.3, waiting="waiting for x"):
             pytest.fail("the lock was taken twice")
         assert "waiting for x" in capsys.readouterr().err
     finally:
@@ -59,7 +59,7 @@ def test_a_ledger_held_by_another_writer_is_a_ledger_error(tmp_path):
     proc = holder(tmp_path / "results.json.lock")
     try:
         with pytest.raises(ledger.LedgerError, match="results.json.lock .* another `make verify`"), \
-                ledger.locked(path, timeout=0.3):  # fmt: skip
+                ledger.locked(path, timeout=0.3):
             pytest.fail("the ledger was locked twice")
     finally:
         proc.kill()

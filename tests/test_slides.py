@@ -24,7 +24,7 @@ LESSONS = [lesson.student() for lesson in lessons.all_lessons()]
 def decks(tmp_path_factory):
     out = tmp_path_factory.mktemp("slides")
     run = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_slides.py"), "--out", str(out)],
-                         capture_output=True, text=True, timeout=600)  # fmt: skip
+                         capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     return out
 

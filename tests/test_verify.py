@@ -21,7 +21,7 @@ _spec.loader.exec_module(verify)
 def notebook(*cells: tuple[str, str]) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src)
-                for kind, src in cells]  # fmt: skip
+                for kind, src in cells]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
 
@@ -70,7 +70,7 @@ def test_every_tlcourse_module_is_classified():
     """A new module must say whether its code can change a recorded number (then it is in the digest)."""
     package = ROOT / "tlcourse"
     found = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
-             for p in package.rglob("*.py")}  # fmt: skip
+             for p in package.rglob("*.py")}
     assert found - set(verify.MODULE_ROLES) == set(), "classify these in scripts/verify.py MODULE_ROLES"
     assert set(verify.MODULE_ROLES) - found == set(), "MODULE_ROLES names modules that do not exist"
     assert set(verify.MODULE_ROLES.values()) == {verify.NUMBERS, verify.BOOKKEEPING}
@@ -103,7 +103,7 @@ def test_the_locked_stack_is_the_installed_versions_of_the_pins(tmp_path):
 
     lock = tmp_path / "constraints.txt"
     lock.write_text("# comment\nnbformat==0.0.1\npytest==1.0 ; sys_platform == 'linux'\n"
-                    "not-a-real-distribution-xyz==1.0\n\n")  # fmt: skip
+                    "not-a-real-distribution-xyz==1.0\n\n")
     assert verify.locked_stack(lock) == [f"nbformat=={version('nbformat')}", f"pytest=={version('pytest')}"]
     assert len(verify.locked_stack()) > 50  # the course's own lock
 
@@ -138,7 +138,7 @@ def test_markdown_table_has_time_load_and_every_number():
     for seed, acc in ((42, 0.70), (43, 0.74)):
         ledger.merge_run(data, profile="cpu", notebook="03_x", lesson="x", code="c", seed=seed, run={
             "seconds": 300.0 + seed, "date": "2026-12-01 07:00 UTC", "machine": "x86_64, 2 cores, no GPU",
-            "load_start": 0.05 * (seed - 41), "load_end": 1.5, "values": {"acc": acc, "loss": 0.5}})  # fmt: skip
+            "load_start": 0.05 * (seed - 41), "load_end": 1.5, "values": {"acc": acc, "loss": 0.5}})
     text = verify.markdown(data)
     assert "## Profile `cpu`" in text
     assert "| `03_x` | 42, 43 | 5.7 min (5.7 min-5.7 min) | x86_64, 2 cores, no GPU | 2026-12-01 | 0.05 / 1.50 |" in text
@@ -158,7 +158,7 @@ def test_verify_runs_notebooks_merges_good_runs_and_fails_on_a_broken_one(tmp_pa
                                                'cfg = tl.config("start_here")\n'
                                                'tl.ledger.record(cfg, "seed_half", cfg.seed / 2)\n'
                                                'tl.ledger.record(cfg, "cwd_is_here", float(os.path.isfile("91_start_here.ipynb")))\n'
-                                               f'tl.ledger.record(cfg, "reads_this_ledger", float(str(tl.ledger.default_path()) == {str(tmp_path / "results.json")!r}))'))  # fmt: skip
+                                               f'tl.ledger.record(cfg, "reads_this_ledger", float(str(tl.ledger.default_path()) == {str(tmp_path / "results.json")!r}))'))
     bad = notebook(("code", "x = 1"), ("code", 'raise RuntimeError("the check says no")'))
     nbformat.write(good, folder / "91_start_here.ipynb")
     nbformat.write(bad, folder / "92_broken.ipynb")
@@ -170,14 +170,14 @@ def test_verify_runs_notebooks_merges_good_runs_and_fails_on_a_broken_one(tmp_pa
         ledger.merge_run(data, profile="cpu", notebook="91_start_here", lesson="start_here", seed=42, modules=modules,
                          code=verify.code_digest(good, "start_here", modules), run={
                              "seconds": 5.0, "machine": "m", "load_start": 0.1, "load_end": 0.1,
-                             "date": "2026-11-30 10:00 UTC", "values": {"seed_half": 21.0, "cwd_is_here": 1.0, "reads_this_ledger": 1.0}})  # fmt: skip
+                             "date": "2026-11-30 10:00 UTC", "values": {"seed_half": 21.0, "cwd_is_here": 1.0, "reads_this_ledger": 1.0}})
     args = ["--folder", str(folder), "--ledger", str(path), "--profile", "cpu", "--first-seed", "43"]
     assert verify.main([*args, "--lessons", "all", "--seeds", "1"]) == 1  # 92 and 93 fail
     out = capsys.readouterr().out
     assert "FAILED 92_broken seed 43 (not merged): cell 1 ('raise RuntimeError" in out
     assert "RuntimeError: the check says no" in out
     assert "FAILED 93_tiny seed 43 (not merged): 93_tiny.ipynb is lesson 'tiny' (tlcourse/lessons/tiny.toml) " \
-           "but recorded numbers for 'start_here'" in out  # fmt: skip
+           "but recorded numbers for 'start_here'" in out
     entry = ledger.load(path)["profiles"]["cpu"]
     assert list(entry) == ["91_start_here"]
     assert entry["91_start_here"]["lesson"] == "start_here"
@@ -204,7 +204,7 @@ def test_verify_checks_the_ledger_and_its_arguments_before_running_anything(tmp_
     nbformat.write(notebook(("code", "x = 1")), folder / "91_tiny.ipynb")
     path = tmp_path / "results.json"
     path.write_text('{"profiles": {"cpu": {"91_tiny": {"lesson": "x", "code": "c", "runs": {}, '
-                    '"summary": {"seconds": {"mean": Infinity, "min": 1, "max": 1, "n": 1}, "values": {}}}}}}')  # fmt: skip
+                    '"summary": {"seconds": {"mean": Infinity, "min": 1, "max": 1, "n": 1}, "values": {}}}}}}')
     args = ["--folder", str(folder), "--ledger", str(path), "--lessons", "91"]
     assert verify.main(args) == 2
     assert "summary.seconds.mean = inf" in capsys.readouterr().err
@@ -274,7 +274,7 @@ def test_migration_leaves_entries_whose_modules_changed_since_the_ledger_was_mea
     nb_path = ROOT / "solutions" / "00_start_here.ipynb"
     nb = nbformat.read(nb_path, as_version=4)
     entry = {"lesson": "start_here", "code": verify.old_code_digest(nb, "start_here"), "runs": {},
-             "summary": {"seconds": {"mean": 1, "min": 1, "max": 1, "n": 1}, "values": {}}}  # fmt: skip
+             "summary": {"seconds": {"mean": 1, "min": 1, "max": 1, "n": 1}, "values": {}}}
     data = {"profiles": {"cpu": {"00_start_here": entry}}}
     migrated, stale = verify.migrate_digests(data, ROOT / "solutions", since="abc123")
     assert migrated == [] and stale == ["cpu/00_start_here (tlcourse/train.py changed since abc123)"]

@@ -114,7 +114,7 @@ def _prepare(sol: Path) -> tuple[str, str]:
     for i, cell in enumerate(nb["cells"]):
         src = cell.get("source") if isinstance(cell, dict) else None
         if not (isinstance(src, str) or (isinstance(src, list) and all(isinstance(x, str) for x in src))) \
-                or cell.get("cell_type") not in ("code", "markdown", "raw"):  # fmt: skip
+                or cell.get("cell_type") not in ("code", "markdown", "raw"):
             raise BuildError(f"{sol}, cell {i}: not a notebook cell (cell_type and text source).")
         if cell["cell_type"] == "code":
             try:
@@ -217,7 +217,7 @@ def audit(solution: dict[str, Any], student: dict[str, Any]) -> list[str]:
         if EXERCISE_CALL.search(src) and not (stub and any(inside)):
             what = "has no '# STUB: ...' line" if not stub else "its solution block is missing or empty"
             problems.append(f"cell {i} calls an exercise check but {what} (a student copy needs "
-                            f"the stub, and the answer only inside the block): {src.strip().splitlines()[0][:80]!r}")  # fmt: skip
+                            f"the stub, and the answer only inside the block): {src.strip().splitlines()[0][:80]!r}")
     leaked = {ln for ln in secret - public if _telling(ln)}
     for i, cell in enumerate(student["cells"]):
         for line in _source(cell).splitlines():

@@ -191,7 +191,7 @@ def record(cfg: Any, key: str, value: float, *, quiet: bool = False) -> float:
     target = os.environ.get("TLCOURSE_RECORD")
     if target:
         line = {"lesson": lesson, "profile": profile, "seed": int(cfg.seed), "key": key,
-                "value": value}  # fmt: skip
+                "value": value}
         with open(target, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(line) + "\n")
     from .interview import remember  # the learner's own numbers, for lesson 08's evidence cards
@@ -212,7 +212,7 @@ def expected(cfg: Any, key: str, path: Path | None = None) -> Expected | None:
         stats = entry["summary"]["values"].get(key)
         if stats:
             return Expected(float(stats["mean"]), float(stats["std"]), float(stats["min"]),
-                            float(stats["max"]), int(stats["n"]))  # fmt: skip
+                            float(stats["max"]), int(stats["n"]))
     return None
 
 
@@ -226,7 +226,7 @@ def per_seed(cfg: Any, key: str, path: Path | None = None) -> dict[str, float]:
 
 
 def check(cfg: Any, key: str, value: float, *, min_tol: float = 0.0, applies: bool = True,
-          path: Path | None = None) -> bool:  # fmt: skip
+          path: Path | None = None) -> bool:
     """Assert that ``value`` agrees with the ledger; True if compared, False if not applicable.
 
     ``applies=False`` (the learner changed the lesson's parameters) skips the comparison with a
@@ -239,7 +239,7 @@ def check(cfg: Any, key: str, value: float, *, min_tol: float = 0.0, applies: bo
     if exp is None or exp.n < MIN_RUNS:
         seeds = f"{exp.n} seed(s)" if exp else "no entry"
         print(f"{key} = {float(value):.3f}: the ledger has {seeds} for the {cfg.profile} profile, "
-              f"fewer than {MIN_RUNS}: not compared (run `make verify SEEDS={MIN_RUNS}` to measure).")  # fmt: skip
+              f"fewer than {MIN_RUNS}: not compared (run `make verify SEEDS={MIN_RUNS}` to measure).")
         return False
     tol = exp.tolerance(min_tol)
     assert abs(float(value) - exp.mean) <= tol, (
@@ -252,7 +252,7 @@ def check(cfg: Any, key: str, value: float, *, min_tol: float = 0.0, applies: bo
 
 
 def claim(cfg: Any, a: str, b: str | float = 0.0, *, expect: str, this_run: float | None = None,
-          min_tol: float = 0.0, applies: bool = True, path: Path | None = None) -> Claim:  # fmt: skip
+          min_tol: float = 0.0, applies: bool = True, path: Path | None = None) -> Claim:
     """The course's rule for "A beats B" (:func:`tlcourse.claims.robust`) over the ledger's seeds.
 
     ``a`` and ``b`` are recorded keys of this lesson (``b`` may be a number, e.g. 0 for a gain),
@@ -296,7 +296,7 @@ def claim(cfg: Any, a: str, b: str | float = 0.0, *, expect: str, this_run: floa
 
 
 def table(cfg: Any, numbers: Mapping[str, float], *, min_tol: float = 0.0, applies: bool = True,
-          path: Path | None = None) -> Any:  # fmt: skip
+          path: Path | None = None) -> Any:
     """Record and :func:`check` each of ``numbers``; return them next to the ledger as a table.
 
     The result is a pandas Styler: per key this run's value and the ledger's :func:`spread` (mean,
@@ -331,7 +331,7 @@ def spread(cfg: Any, keys: Iterable[str] | Mapping[Any, str], path: Path | None 
         e = expected(cfg, key, path)
         rows.append((e.mean, e.std, e.min, e.max, e.n) if e else (nan, nan, nan, nan, 0))
     index = pd.MultiIndex.from_tuples(labels) if labels and all(isinstance(k, tuple) for k in labels) \
-        else pd.Index(list(labels))  # fmt: skip
+        else pd.Index(list(labels))
     return pd.DataFrame(rows, index=index, columns=list(SPREAD))
 
 
@@ -357,13 +357,13 @@ def summarize(runs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     seconds.pop("std")
     keys = sorted({k for r in runs.values() for k in r["values"]})
     values = {k: stats([float(r["values"][k]) for r in runs.values() if k in r["values"]])
-              for k in keys}  # fmt: skip
+              for k in keys}
     return {"seconds": seconds, "values": values}
 
 
 def merge_run(data: dict[str, Any], *, profile: str, notebook: str, lesson: str, code: str,
               seed: int, run: dict[str, Any], modules: list[str] | None = None,
-              stack: list[str] | None = None) -> str | None:  # fmt: skip
+              stack: list[str] | None = None) -> str | None:
     """Put one successful run into ``data`` (in place) and recompute the notebook's summary.
 
     A run of the same seed replaces the old one. If the ledger's runs of this notebook were made
@@ -380,7 +380,7 @@ def merge_run(data: dict[str, Any], *, profile: str, notebook: str, lesson: str,
     if entry is not None and entry.get("code") != code:
         stale = sorted(entry.get("runs", {}), key=int)
         note = (f"{notebook} ({profile}): its code changed since seeds {', '.join(stale)} were "
-                "measured; those runs were dropped.")  # fmt: skip
+                "measured; those runs were dropped.")
         entry = None
     if entry is None:
         entry = {"lesson": lesson, "code": code, "runs": {}}

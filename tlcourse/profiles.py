@@ -79,7 +79,7 @@ class Config:
 def _kind(value: Any) -> str:
     """The TOML type of a setting, as a learner would name it."""
     return {bool: "true/false", int: "whole number", float: "decimal number", str: "text",
-            list: "list", dict: "table"}.get(type(value), type(value).__name__)  # fmt: skip
+            list: "list", dict: "table"}.get(type(value), type(value).__name__)
 
 
 def _check_value(value: Any, where: str) -> None:
@@ -100,7 +100,7 @@ def validate_table(table: dict[str, Any], path: Path) -> dict[str, Any]:
     unknown = sorted(set(table) - {"common", "lesson", *PROFILES})
     if unknown:
         raise ValueError(f"{path}: unknown table(s) {', '.join(unknown)}; a lesson file has [common], "
-                         f"[smoke], [cpu], [full] and [lesson]. {fix}")  # fmt: skip
+                         f"[smoke], [cpu], [full] and [lesson]. {fix}")
     types: dict[str, tuple[str, str]] = {}
     for name, settings in table.items():
         if name == "lesson":
@@ -118,7 +118,7 @@ def validate_table(table: dict[str, Any], path: Path) -> dict[str, Any]:
             kind = _kind(value)
             if key in types and types[key][0] != kind:
                 raise ValueError(f"{where} is a {kind} ({value!r}), but [{types[key][1]}] {key} is a "
-                                 f"{types[key][0]}: use the same type in every table. {fix}")  # fmt: skip
+                                 f"{types[key][0]}: use the same type in every table. {fix}")
             types.setdefault(key, (kind, name))
     return table
 

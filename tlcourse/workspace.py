@@ -39,7 +39,7 @@ COURSE_ROOT = Path(__file__).resolve().parent.parent
 RECORD = ".tlcourse-workspace.json"  # what was copied from where (sha256 of the course copy)
 # The course's own folders: a workspace there would overwrite or hand out the course's files.
 COURSE_FOLDERS = ("notebooks", "solutions", "tlcourse", "tests", "docs", "scripts", "benchmarks",
-                  "datasets", "etc", ".git")  # fmt: skip
+                  "datasets", "etc", ".git")
 
 
 class WorkspaceError(RuntimeError):
@@ -60,7 +60,7 @@ def check_workspace(workspace: Path, course: Path | None = None) -> None:
     """
     if workspace.exists() and not workspace.is_dir():
         raise WorkspaceError(f"WORKSPACE {workspace} is a file, not a folder: name a folder (it is created "
-                             "if missing), or leave WORKSPACE unset for the default workspace/.")  # fmt: skip
+                             "if missing), or leave WORKSPACE unset for the default workspace/.")
     here = workspace.expanduser().resolve()
     course = (course or COURSE_ROOT / "notebooks").resolve()
     protected = [course, *(COURSE_ROOT / name for name in COURSE_FOLDERS)]
@@ -100,7 +100,7 @@ def _load_record(workspace: Path) -> dict[str, str]:
         why = f"{type(exc).__name__}: {exc}" if not isinstance(exc, KeyError) else f"no field {exc}"
         warnings.warn(f"{path} is damaged ({why}); starting a new record. Your notebooks are "
                       "untouched; notes about course updates of lessons you already have resume "
-                      "after their next reset.", stacklevel=3)  # fmt: skip
+                      "after their next reset.", stacklevel=3)
         return {}
     return {k: v for k, v in copied.items() if isinstance(v, str)}
 

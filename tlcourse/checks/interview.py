@@ -53,7 +53,7 @@ def replaced_head(n_classes: int, reference: Mapping[str, Any]) -> Test:
         head = linears[-1]
         if head.out_features != n_classes:
             return (f"the last Linear layer has {head.out_features} outputs; the new task has "
-                    f"{n_classes} classes.")  # fmt: skip
+                    f"{n_classes} classes.")
         head_ids = {id(p) for p in head.parameters()}
         if not all(p.requires_grad for p in head.parameters()):
             return "the new head is frozen too: only the backbone should be frozen."
@@ -275,7 +275,7 @@ def bug_selection() -> Test:
         if not callable(pick):
             return f"give the fixed function pick, not a {type(pick).__name__}."
         history = [{"val": 0.70, "test": 0.69}, {"val": 0.78, "test": 0.74},
-                   {"val": 0.76, "test": 0.77}, {"val": 0.75, "test": 0.72}]  # fmt: skip
+                   {"val": 0.76, "test": 0.77}, {"val": 0.75, "test": 0.72}]
         got = pick(history)
         if not (isinstance(got, tuple) and len(got) == 2):
             return "pick must return a tuple (epoch index, reported accuracy)."
