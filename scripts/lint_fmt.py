@@ -18,13 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = ("tlcourse", "scripts", "tests", "benchmarks")
 FMT = re.compile(r"#\s*fmt:")
-DIGEST = "its bytes are in the ledger digest: removed once the digest ignores comments (scripts/verify.py)"
 OTHERS = "being rewritten in another branch this session; cleaned when that lands"
 # file -> why it still carries them
 CARRY: dict[str, str] = {
-    **{f"tlcourse/{name}": DIGEST for name in (
-        "data/detection.py", "data/domains.py", "data/images.py", "data/series.py", "data/small.py",
-        "detection.py", "device.py", "models/__init__.py", "models/backbones.py", "models/small.py")},
+    **{f"tlcourse/data/{name}.py": OTHERS for name in ("domains", "series", "small")},
     **{f"tlcourse/checks/{name}.py": OTHERS for name in ("adaptation", "forecast", "nlp", "types")},
     **{f"tests/test_{name}.py": OTHERS for name in (
         "checks_adaptation", "checks_nlp", "checks_types", "domains", "series", "small_data", "text")},

@@ -1,10 +1,16 @@
-"""The course as learners meet it: every student notebook run in JupyterLab in a real browser.
+"""The course as learners meet it: student notebooks run in JupyterLab in a real browser.
 
 Starts JupyterLab the way ``make lab`` does (a free localhost port, a token, the smoke profile) on a
 fresh copy of ``notebooks/``, drives Debian's Chromium headless with Playwright, and for each
 lesson: runs all cells from the Run menu, saves, and checks that every code cell ran, no cell has
 an error output, every figure is displayed as an image, every widget renders as a widget (not its
 text fallback) and reacts to one interaction. Screenshots go to ``build/browser/``.
+
+Which lessons: by default lesson 00 (every learner's first notebook) and every lesson whose student copy
+builds an interactive widget (the part only a browser can check); ``TLCOURSE_BROWSER=all`` (``make
+test-browser``) runs every lesson. The other lessons' cells run in `make test` anyway: nbval executes
+every solution notebook, and tests/test_student_copies.py proves a student copy differs from its
+solution only where no later cell can break.
 
 Skips (with the reason) only where Chromium or Playwright is missing; ``make setup`` installs both, and
 under ``CI=true`` that skip is a failure (tests/ci_skips.py), never a silent pass or a collection error.
@@ -31,7 +37,7 @@ from tlcourse.lessons import all_lessons
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("TLCOURSE_CHROMIUM", "/usr/bin/chromium"))
 OUT = ROOT / "build" / "browser"
-NOTEBOOKS = [lesson.student().name for lesson in all_lessons()]
+ALL_NOTEBOOKS = [lesson.student().name for lesson in all_lessons()]
 CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run"]
 RUN_TIMEOUT_S = int(os.environ.get("TLCOURSE_BROWSER_TIMEOUT", "900"))  # per notebook: a ceiling, not a goal
@@ -39,7 +45,6 @@ REACT_TIMEOUT_S = 180  # a click's callback (03 fine-tunes once, in the smoke pr
 TOKEN = "tlcourse-browser-test"
 WIDGET_TEXT_FALLBACK = re.compile(  # how a widget prints when no widget manager renders it
     r"(IntSlider|Button|VBox|HBox|Dropdown|Text|Textarea|FloatProgress|RadioButtons|HTML)\((value|children|description|layout)=")
-
 
 
 def missing() -> str | None:
@@ -81,7 +86,7 @@ def lab():
     OUT.mkdir(parents=True, exist_ok=True)
     # A fresh learner workspace beside notebooks/, filled the way `make lab` fills workspace/.
     work = Path(tempfile.mkdtemp(prefix=".browser-workspace-", dir=ROOT))
-    assert sorted(workspace.sync(work)["added"]) == NOTEBOOKS
+    assert sorted(workspace.sync(work)["added"]) == ALL_NOTEBOOKS
     port = _free_port()
     env = dict(os.environ, TLCOURSE_PROFILE="smoke")
     # The test's own JupyterLab user settings: every cell rendered (JupyterLab 4 only renders the
@@ -170,6 +175,15 @@ def _wait_saved(path: Path, timeout: float = 60) -> dict:
 
 INTERACTIVE = re.compile(r"widgets\.(Button|IntSlider|FloatSlider|Dropdown|Text|Textarea|RadioButtons)\b"
                          r"|\.widget\(\)|\binteract\(")
+
+
+def _interactive(name: str) -> bool:
+    nb = json.loads((ROOT / "notebooks" / name).read_text(encoding="utf-8"))
+    return any(INTERACTIVE.search("".join(c["source"])) for c in nb["cells"] if c["cell_type"] == "code")
+
+
+NOTEBOOKS = ALL_NOTEBOOKS if os.environ.get("TLCOURSE_BROWSER") == "all" else \
+    [n for n in ALL_NOTEBOOKS if n.startswith("00_") or _interactive(n)]
 
 
 def _widget_reacts(page, name: str, console: list[str]) -> str | None:
