@@ -56,6 +56,33 @@ CHECK = 'tl.checks.exercise("Ex 1", n, lambda a: None if a == 6 else "no", "mult
 GOOD = f"# STUB: n = None  # your answer\n# BEGIN SOLUTION\nn = int(2 * 3.0)  # the answer\n# END SOLUTION\n{CHECK}"
 
 
+def test_one_json_form_whatever_form_a_notebook_came_in(tmp_path, monkeypatch):
+    """nbformat 4.5 as nbformat writes it; a 4.4 notebook gets stable cell ids; a copy that differs only
+    in form is not out of date, and `build` rewrites it in the one form."""
+    import nbformat
+    from lesson_helpers import register
+
+    old = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# T\nline two"},
+                     code("x = 1\ny = 2")], "metadata": {}, "nbformat": 4, "nbformat_minor": 4}
+    text = build.dump(old)
+    assert text == build.dump(old) == build.dump(json.loads(text))  # the same text every time
+    node = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
+    nbformat.validate(node)
+    assert (node.nbformat, node.nbformat_minor) == (4, 5) and len({c.id for c in node.cells}) == 2
+    assert text == nbformat.writes(node) + "\n" and json.loads(text)["cells"][1]["source"] == ["x = 1\n", "y = 2"]
+    register(tmp_path / "lessons", monkeypatch, "00_a")
+    monkeypatch.setattr("tlcourse.interview.load_bank", list)  # the bank links to the real course's lessons
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "solutions" / "00_a.ipynb").write_text(json.dumps(old, indent=2))
+    assert build.build(tmp_path) == ["00_a.ipynb"]  # no student copy yet
+    assert (tmp_path / "solutions" / "00_a.ipynb").read_text() == text  # the solution rewritten in the form
+    student = tmp_path / "notebooks" / "00_a.ipynb"
+    student.write_text(json.dumps(json.loads(student.read_text())))  # same content, another form
+    assert build.build(tmp_path, check=True) == []
+    assert build.build(tmp_path) == [] and student.read_text() == build.dump(json.loads(student.read_text()))
+
+
 def test_audit_accepts_a_marked_exercise():
     sol = {"cells": [code(GOOD)]}
     student = build.to_student(sol)
