@@ -369,6 +369,25 @@ def verify_one(path: Path, *, profile: str, seed: int, ledger_path: Path) -> dic
     return run
 
 
+def drop_stale(ledger_path: Path, profile: str, paths: list[Path]) -> list[str]:
+    """Remove the ``profile`` entries of ``paths`` that today's code no longer made, before they run.
+
+    The notebooks compare with the ledger while they run: a stale entry's seeds (numbers of other
+    code) would decide the claims of the new runs. Its runs would be dropped at the first merge anyway.
+    """
+    notes = []
+    with ledger.locked(ledger_path) as data:
+        notebooks = data["profiles"].get(profile, {})
+        for path in paths:
+            entry = notebooks.get(path.stem)
+            if entry is None or not stale_entries({"profiles": {profile: {path.stem: entry}}}, path.parent):
+                continue
+            del notebooks[path.stem]
+            notes.append(f"{path.stem} ({profile}): its entry was made by other code; seeds "
+                         f"{', '.join(sorted(entry['runs'], key=int))} removed before the new runs")  # fmt: skip
+    return notes
+
+
 def stack_changes(stack: list[str]) -> list[str]:
     """The pins of ``stack`` (``name==version``) whose installed version differs today, as text."""
     out = []
@@ -537,6 +556,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ledger {args.ledger.name} and arguments are valid: {len(paths)} notebook(s), {seeds_n} seed(s)")
         return 0
     seeds = range(args.first_seed, args.first_seed + seeds_n)
+    for note in drop_stale(args.ledger, args.profile, paths):
+        print("note:", note, flush=True)
     failures = []
     for path in paths:
         for seed in seeds:

@@ -176,6 +176,25 @@ def test_markdown_table_has_time_load_and_every_number():
     assert "`loss` | 0.5 +/- 0 | 0.5-0.5 |" in text
 
 
+def test_a_stale_entry_is_removed_before_new_runs_compare_with_it(tmp_path):
+    folder = tmp_path / "solutions"
+    folder.mkdir()
+    nb = notebook(("code", "import tlcourse as tl\nx = 1"))
+    nbformat.write(nb, folder / "00_start_here.ipynb")
+    run = {"seconds": 1.0, "values": {"acc": 0.5}}
+    path = tmp_path / "results.json"
+    with ledger.locked(path) as data:
+        for profile, code in (("cpu", "made by other code"), ("smoke", None)):
+            ledger.merge_run(data, profile=profile, notebook="00_start_here", lesson="start_here", seed=42, run=run,
+                             modules=["tlcourse"], stack=verify.locked_stack(),
+                             code=code or verify.code_digest(nb, "start_here", ["tlcourse"], None, profile))  # fmt: skip
+    notes = verify.drop_stale(path, "cpu", [folder / "00_start_here.ipynb"])
+    assert notes == ["00_start_here (cpu): its entry was made by other code; seeds 42 removed before the new runs"]
+    assert "00_start_here" not in ledger.load(path)["profiles"]["cpu"]
+    assert verify.drop_stale(path, "smoke", [folder / "00_start_here.ipynb"]) == []  # current: kept
+    assert "00_start_here" in ledger.load(path)["profiles"]["smoke"]
+
+
 def test_verify_runs_notebooks_merges_good_runs_and_fails_on_a_broken_one(tmp_path, monkeypatch, capsys):
     """End to end, in real kernels: a tiny notebook's run joins the ledger; a failing one is not merged;
     a notebook that records another lesson's numbers than its registered one fails."""
