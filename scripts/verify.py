@@ -1,7 +1,7 @@
 """`make verify`: run solution notebooks top to bottom and merge what they measure into the ledger.
 
     python scripts/verify.py [--lessons 02 03 | all] [--seeds 5] [--profile cpu] [--ledger PATH]
-    python scripts/verify.py --migrate-digests     # one-off: old-formula digests -> today's formula
+    python scripts/verify.py --migrate-digests     # one-off: previous-formula digests -> today's formula
 
 Each run is one notebook in one fresh kernel (nbclient, no per-cell timeout) with
 ``TLCOURSE_PROFILE`` = the profile, ``TLCOURSE_SEED`` = 42, 43, ... and ``TLCOURSE_RECORD`` = a
@@ -16,11 +16,13 @@ build/verify/ for inspection. Run it alone on the machine: the times are part of
 Default seeds per profile: 5 in cpu (claims need 5 paired seeds, docs/claims.md), 3 in smoke (the
 checks of `make test` compare from 3), 1 in full.
 
-The ``code`` digest of an entry covers what decides its numbers: the code cells, the lesson's TOML,
-the bytes of the number-making ``tlcourse`` modules the kernel had imported (recorded as the entry's
-``modules``; :data:`MODULE_ROLES` classifies every module) and the installed versions of the
-distributions pinned in constraints.txt. A change to any of them makes the old runs stale
-(tests/test_ledger_digest.py fails until `make verify` re-measures them).
+The ``code`` digest of an entry covers what decides its numbers: the code cells, the sizes in the
+lesson's TOML, the number-making ``tlcourse`` modules the kernel had imported (recorded as the
+entry's ``modules``; :data:`MODULE_ROLES` classifies every module) and the installed versions of the
+distributions pinned in constraints.txt when it ran (its ``stack``). Code counts as the interpreter
+sees it (its syntax tree): comments, docstrings, line breaks and TOML comments are not part of it.
+A change to any of the rest makes the old runs stale (tests/test_ledger_digest.py fails until
+`make verify` re-measures them).
 """
 
 from __future__ import annotations
@@ -32,10 +34,10 @@ import json
 import os
 import platform
 import re
-import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -49,6 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tlcourse import ledger  # noqa: E402
 from tlcourse.device import thread_count  # noqa: E402
+from tlcourse.lessons import number_text  # noqa: E402
 from tlcourse.profiles import LESSONS_DIR, PROFILES  # noqa: E402
 
 FIRST_SEED = 42
@@ -92,7 +95,8 @@ MODULE_ROLES = {
     "tlcourse.doctor": BOOKKEEPING,  # the readiness check
     # refuses bad input (encodings, syntax, types); what it accepts reaches the data modules unchanged
     "tlcourse.validate": BOOKKEEPING,
-    "tlcourse.profiles": BOOKKEEPING,  # reads the lesson TOML, whose bytes are hashed themselves
+    "tlcourse.profiles": BOOKKEEPING,  # reads the lesson TOML, whose sizes are hashed themselves
+    "tlcourse.lessons": BOOKKEEPING,  # the registry: file names, titles, where claims are in force
     # the asset layer fetches files pinned by sha256: what arrives is fixed by the manifest
     **{f"tlcourse.assets{m}": BOOKKEEPING for m in ("", ".archive", ".bundles", ".cache", ".content",
                                                      ".download", ".errors", ".fetcher", ".hub",
@@ -134,16 +138,43 @@ def lesson_name(nb: nbformat.NotebookNode) -> str | None:
     return None
 
 
-def old_code_digest(nb: nbformat.NotebookNode, lesson: str | None) -> str:
-    """The first formula (code cells and lesson TOML only): what the ledger's older entries hold."""
+def raw_code_digest(nb: nbformat.NotebookNode, lesson: str | None) -> str:
+    """The previous formula's first part (code cells and TOML sizes as bytes): migration only."""
     h = hashlib.sha256()
     for cell in nb.cells:
         if cell.cell_type == "code":
             h.update(cell.source.encode() + b"\0")
     toml = LESSONS_DIR / f"{lesson}.toml"
     if lesson and toml.is_file():
-        h.update(toml.read_bytes())
+        h.update(number_text(toml.read_text(encoding="utf-8")).encode())
     return h.hexdigest()
+
+
+def canonical_code(source: str, *, cell: bool = False) -> str:
+    """Python as the interpreter runs it: the syntax tree without comments, formatting or docstrings.
+
+    A notebook cell (``cell``) is first turned into Python the way IPython does (``%magic`` and
+    ``!shell`` lines become calls). Text that does not parse is kept as it is.
+    """
+    if cell:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        source = TransformerManager().transform_cell(source)
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                node.body = node.body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+def canonical_toml(text: str) -> str:
+    """The sizes of a lesson TOML (the part before [lesson]) as sorted JSON: comments and layout do not count."""
+    return json.dumps(tomllib.loads(number_text(text)), sort_keys=True)
 
 
 def module_file(name: str, root: Path = ROOT) -> Path:
@@ -170,11 +201,30 @@ def locked_stack(constraints: Path = CONSTRAINTS) -> list[str]:
 
 
 def code_digest(nb: nbformat.NotebookNode, lesson: str | None, modules: list[str] | None = None,
-                stack: list[str] | None = None) -> str:  # fmt: skip
-    """sha256 of what decides a lesson's numbers (not the prose): the code cells, the lesson's TOML,
-    the bytes of the number-making modules among ``modules`` and the locked stack (``stack``,
-    default :func:`locked_stack`)."""
-    h = hashlib.sha256(old_code_digest(nb, lesson).encode())
+                stack: list[str] | None = None) -> str:
+    """sha256 of what decides a lesson's numbers (not the prose, not comments): the code cells and the
+    number-making modules among ``modules`` as syntax trees (:func:`canonical_code`), the TOML's sizes
+    and the locked stack (``stack``, default :func:`locked_stack`)."""
+    h = hashlib.sha256(b"tree digest\0")
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            h.update(canonical_code(cell.source, cell=True).encode() + b"\0")
+    toml = LESSONS_DIR / f"{lesson}.toml"
+    if lesson and toml.is_file():
+        h.update(canonical_toml(toml.read_text(encoding="utf-8")).encode())
+    for name in number_modules(modules or []):
+        path = module_file(name)
+        code = canonical_code(path.read_text(encoding="utf-8")) if path.is_file() else "(missing)"
+        h.update(f"\0module {name}\0{code}".encode())
+    for pin in locked_stack() if stack is None else stack:
+        h.update(f"\0{pin}".encode())
+    return h.hexdigest()
+
+
+def raw_digest(nb: nbformat.NotebookNode, lesson: str | None, modules: list[str] | None = None,
+               stack: list[str] | None = None) -> str:
+    """The previous formula (the same parts as raw bytes, so a comment changed it): migration only."""
+    h = hashlib.sha256(raw_code_digest(nb, lesson).encode())
     for name in number_modules(modules or []):
         path = module_file(name)
         h.update(f"\0module {name}\0".encode() + (path.read_bytes() if path.is_file() else b"(missing)"))
@@ -304,6 +354,7 @@ def verify_one(path: Path, *, profile: str, seed: int, ledger_path: Path) -> dic
     if declared and recorded and recorded != declared:
         raise RunFailed(f"the notebook configures lesson {declared!r} but recorded {recorded!r}")
     lesson = recorded or declared or path.stem
+    stack = locked_stack()
     run = {
         "seconds": round(seconds, 1), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(), "threads": thread_count(),
@@ -311,41 +362,34 @@ def verify_one(path: Path, *, profile: str, seed: int, ledger_path: Path) -> dic
     }  # fmt: skip
     with ledger.locked(ledger_path) as data:
         note = ledger.merge_run(data, profile=profile, notebook=path.stem, lesson=lesson, seed=seed, run=run,
-                                code=code_digest(source, lesson, modules), modules=modules)  # fmt: skip
+                                code=code_digest(source, lesson, modules, stack), modules=modules,
+                                stack=stack)  # fmt: skip
     if note:
         print("note:", note, flush=True)
     return run
 
 
-def imported_modules(nb: nbformat.NotebookNode) -> list[str]:
-    """The ``tlcourse`` modules loaded by the notebook's own ``import tlcourse...`` lines (a fresh
-    interpreter runs just those): a lower bound of what a run loads, for entries measured before
-    verify recorded the kernel's list."""
-    lines = []
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        code = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+def stack_changes(stack: list[str]) -> list[str]:
+    """The pins of ``stack`` (``name==version``) whose installed version differs today, as text."""
+    out = []
+    for pin in stack:
+        name, _, version = pin.partition("==")
         try:
-            tree = ast.parse(code)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] \
-                if isinstance(node, ast.ImportFrom) and not node.level else []  # fmt: skip
-            if any(n == "tlcourse" or n.startswith("tlcourse.") for n in names):
-                lines.append(ast.unparse(node))
-    code = "\n".join(["import json, sys", *lines, MODULES_CELL.replace("_json", "json").replace("_sys", "sys")])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                         check=False)  # fmt: skip
-    if out.returncode != 0:
-        raise SystemExit(f"importing the notebook's tlcourse modules failed:\n{out.stderr[-2000:]}")
-    return loaded_modules(nbformat.from_dict({"outputs": [{"text": out.stdout}]}))
+            now = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            now = "not installed"
+        if now != version:
+            out.append(f"{name} {version} -> {now}")
+    return out
 
 
 def stale_entries(data: dict[str, Any], folder: Path) -> list[str]:
-    """Ledger entries whose digest no longer matches today's notebook, TOML, modules and stack."""
+    """Ledger entries whose digest no longer matches today's notebook, TOML, modules and stack.
+
+    An entry's stack is the pins installed when it was measured (stored with it): a pin added to the
+    lock later (a package another lesson needs) leaves it current; a pin of its stack that changed
+    version or is gone makes it stale. Entries from before the stack was stored use today's lock.
+    """
     out = []
     for profile, notebooks in data["profiles"].items():
         for stem, entry in notebooks.items():
@@ -355,61 +399,21 @@ def stale_entries(data: dict[str, Any], folder: Path) -> list[str]:
                 continue
             nb = nbformat.read(path, as_version=4)
             if "modules" not in entry:
-                out.append(f"{profile}/{stem}: measured before the digest covered modules and the stack "
-                           "(one-off: `python scripts/verify.py --migrate-digests`)")
-            elif entry["code"] != code_digest(nb, entry["lesson"], entry["modules"]):
+                out.append(f"{profile}/{stem}: measured before the digest covered modules and the stack")
+            elif changes := stack_changes(entry.get("stack", [])):
+                out.append(f"{profile}/{stem}: installed packages changed since it was measured ({', '.join(changes)})")
+            elif entry["code"] != code_digest(nb, entry["lesson"], entry["modules"], entry.get("stack")):
                 out.append(f"{profile}/{stem}: its notebook, lesson TOML, number-making modules or stack changed")
     return out
 
 
-def changed_since(rev: str, files: list[Path]) -> list[str]:
-    """The ``files`` whose content differs between git revision ``rev`` and the working tree."""
-    rel = [str(f.relative_to(ROOT)) for f in files]
-    out = subprocess.run(["git", "diff", "--name-only", rev, "--", *rel], cwd=ROOT, capture_output=True,
-                         text=True, check=False)  # fmt: skip
-    if out.returncode != 0:
-        raise SystemExit(f"git diff {rev} failed: {out.stderr.strip()}")
-    return sorted(out.stdout.split())
+def migrate_digests(data: dict[str, Any], folder: Path) -> tuple[list[str], list[str]]:
+    """One-off: give entries made with the previous formula (:func:`raw_digest`) today's digest.
 
-
-def git_text(rev: str, path: Path) -> str:
-    """The text of ``path`` at git revision ``rev`` (empty when it did not exist there)."""
-    out = subprocess.run(["git", "show", f"{rev}:{path.relative_to(ROOT)}"], cwd=ROOT, capture_output=True,
-                         text=True, check=False)  # fmt: skip
-    return out.stdout if out.returncode == 0 else ""
-
-
-def pins_here(text: str) -> set[str]:
-    """The ``name==version`` pins of a constraints file that apply to this platform (markers evaluated).
-
-    The lock also pins packages only macOS or Windows install; adding those changes nothing here.
-    """
-    from packaging.markers import Marker
-
-    out = set()
-    for line in text.splitlines():
-        spec, _, marker = line.partition(";")
-        if (m := _PIN.match(spec.strip())) and (not marker.strip() or Marker(marker.strip()).evaluate()):
-            out.add(f"{m.group(1).lower()}=={m.group(2)}")
-    return out
-
-
-def ledger_revision(ledger_path: Path) -> str | None:
-    """The last commit that changed the ledger file (None when git does not know it)."""
-    out = subprocess.run(["git", "log", "-1", "--format=%H", "--", str(ledger_path)], cwd=ROOT,
-                         capture_output=True, text=True, check=False)  # fmt: skip
-    return out.stdout.strip() or None
-
-
-def migrate_digests(data: dict[str, Any], folder: Path, since: str | None = None) -> tuple[list[str], list[str]]:
-    """One-off: give entries made with the first digest formula (code cells + TOML) today's digest.
-
-    Only where that old digest still matches today's notebook and TOML and, when ``since`` (the git
-    revision the ledger was measured at) is given, none of the entry's number-making modules nor
-    constraints.txt changed since then: the numbers were made by the code that is there now. Others
-    stay stale. The module list comes from an entry of the same notebook in another profile that
-    verify measured with today's formula (the code path is the same in every profile), else from
-    the notebook's import lines. Returns (migrated, left stale).
+    Only where the previous digest still matches today's notebook, TOML, modules and the entry's
+    stack: the numbers were made by the code that is there now. Others stay stale. Entries without a
+    stored stack (older than that field) get today's lock's when their digest matches with it.
+    Returns (migrated, left stale).
     """
     migrated, stale = [], []
     for profile, notebooks in data["profiles"].items():
@@ -420,25 +424,18 @@ def migrate_digests(data: dict[str, Any], folder: Path, since: str | None = None
                 stale.append(f"{name} (no notebook)")
                 continue
             nb = nbformat.read(path, as_version=4)
-            lesson = entry["lesson"]
-            if "modules" in entry and entry["code"] == code_digest(nb, lesson, entry["modules"]):
-                continue  # already today's formula, and current
-            if entry["code"] != old_code_digest(nb, lesson):
-                stale.append(f"{name} (the notebook or TOML changed)")
-                continue
-            modules = next((e["modules"] for p, nbs in data["profiles"].items() if p != profile
-                            for s, e in nbs.items() if s == stem and "modules" in e
-                            and e["code"] == code_digest(nb, lesson, e["modules"])), None)  # fmt: skip
-            modules = modules if modules is not None else imported_modules(nb)
-            files = [module_file(m) for m in number_modules(modules)]
-            changed = changed_since(since, [f for f in files if f.is_file()]) if since else []
-            if since and pins_here(git_text(since, CONSTRAINTS)) != pins_here(CONSTRAINTS.read_text(encoding="utf-8")):
-                changed.append("constraints.txt (the pins that apply to this platform)")
-            if changed:
-                stale.append(f"{name} ({', '.join(changed)} changed since {since[:10]})")
-                continue
-            entry["code"], entry["modules"] = code_digest(nb, lesson, modules), sorted(modules)
-            migrated.append(name)
+            lesson, modules, stack = entry["lesson"], entry.get("modules"), entry.get("stack") or locked_stack()
+            if modules is None:
+                stale.append(f"{name} (measured before the digest covered modules)")
+            elif entry["code"] == code_digest(nb, lesson, modules, stack):
+                if "stack" not in entry:
+                    entry["stack"] = stack
+                    migrated.append(name)
+            elif entry["code"] == raw_digest(nb, lesson, modules, stack):
+                entry["code"], entry["stack"] = code_digest(nb, lesson, modules, stack), stack
+                migrated.append(name)
+            else:
+                stale.append(f"{name} (its notebook, TOML, modules or stack changed since it was measured)")
     return migrated, stale
 
 
@@ -513,10 +510,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the ledger to write (default: $TLCOURSE_LEDGER or docs/results.json)")  # fmt: skip
     parser.add_argument("--check", action="store_true",
                         help="only validate the ledger and the arguments (make verify does this first)")  # fmt: skip
-    parser.add_argument("--migrate-digests", nargs="?", const="LEDGER", default=None, metavar="REV",
-                        help="one-off: rewrite old-formula digests whose notebook, TOML, number-making modules and\n"
-                             "constraints.txt are unchanged since git revision REV (default: the ledger's last commit;\n"
-                             "'none': do not compare modules)")  # fmt: skip
+    parser.add_argument("--migrate-digests", action="store_true",
+                        help="one-off: give previous-formula digests that still match today's files today's formula")
     args = parser.parse_args(argv)
     seeds_n = DEFAULT_SEEDS[args.profile] if args.seeds is None else args.seeds
     if seeds_n < 1:
@@ -529,12 +524,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.migrate_digests:
-        since = ledger_revision(args.ledger) if args.migrate_digests == "LEDGER" else args.migrate_digests
-        since = None if since == "none" else since
-        if args.migrate_digests == "LEDGER" and since is None:
-            parser.error(f"git has no commit of {args.ledger}: name the revision it was measured at, or 'none'")
         with ledger.locked(args.ledger) as data:
-            migrated, stale = migrate_digests(data, args.folder, since)
+            migrated, stale = migrate_digests(data, args.folder)
         print("migrated to today's digest: " + (", ".join(migrated) or "none"))
         print("left stale (re-measure with make verify): " + (", ".join(stale) or "none"))
         write_markdown(args.ledger)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -23,6 +25,13 @@ def notebook(*cells: tuple[str, str]) -> nbformat.NotebookNode:
                 for kind, src in cells]  # fmt: skip
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
+
+
+def loaded_by(code: str) -> list[str]:
+    """The tlcourse modules a fresh interpreter has loaded after running ``code``."""
+    out = subprocess.run([sys.executable, "-c", f"{code}\n{verify.MODULES_CELL}"], cwd=ROOT, capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    return verify.loaded_modules(nbformat.from_dict({"outputs": [{"text": out.stdout}]}))
 
 
 def test_select_by_number_stem_or_all(tmp_path):
@@ -51,15 +60,30 @@ def test_records_must_match_the_run(tmp_path):
         verify.read_records(rec, profile="cpu", seed=42)
 
 
-def test_code_digest_follows_code_and_config_not_prose():
+def test_code_digest_follows_code_and_config_not_prose_comments_or_layout():
     a = notebook(("md", "# Title"), ("code", 'cfg = tl.config("start_here")'))
     b = notebook(("md", "# Another title, **Time:** 3 min"), ("code", 'cfg = tl.config("start_here")'))
     c = notebook(("md", "# Title"), ("code", 'cfg = tl.config("start_here", epochs=2)'))
+    d = notebook(("md", "# Title"), ("code", '# the config\ncfg = tl.config(\n    "start_here",\n)  # fmt: skip'))
     assert verify.lesson_name(a) == "start_here"
     digest = verify.code_digest(a, "start_here")
-    assert digest == verify.code_digest(b, "start_here")
+    assert digest == verify.code_digest(b, "start_here") == verify.code_digest(d, "start_here")
     assert digest != verify.code_digest(c, "start_here")
     assert digest != verify.code_digest(a, "fine_tuning")  # another lesson's sizes
+    magic = notebook(("code", "%matplotlib inline\ncfg = 1"))
+    assert verify.code_digest(magic, None) != verify.code_digest(notebook(("code", "%matplotlib agg\ncfg = 1")), None)
+
+
+def test_canonical_code_drops_comments_docstrings_and_layout_only():
+    one = 'def f(x):\n    """Doc."""\n    return x + 1  # add one\n'
+    two = "def f(x):\n\n    return (x +\n            1)\n"
+    assert verify.canonical_code(one) == verify.canonical_code(two)
+    assert verify.canonical_code(one) != verify.canonical_code(one.replace("x + 1", "x + 2"))
+    assert verify.canonical_code("def f():\n    'only a docstring'\n") == verify.canonical_code("def f():\n    pass\n")
+    assert verify.canonical_code("x = (") == "x = ("  # does not parse: kept as text
+    toml = "[cpu]\nepochs = 3  # more is slower\n"
+    assert verify.canonical_toml(toml) == verify.canonical_toml("[cpu]\n\nepochs=3\n[lesson]\ntitle = 'x'\n")
+    assert verify.canonical_toml(toml) != verify.canonical_toml("[cpu]\nepochs = 4\n")
 
 
 def test_every_tlcourse_module_is_classified():
@@ -84,8 +108,10 @@ def test_the_digest_covers_number_making_modules_and_the_stack(tmp_path, monkeyp
     monkeypatch.setattr(verify, "module_file", lambda name: files[name])
     mods, stack = ["tlcourse.ledger", "tlcourse.train"], ["torch==2.14.0"]
     digest = verify.code_digest(nb, "start_here", mods, stack)
-    assert digest != verify.old_code_digest(nb, "start_here")
+    assert digest != verify.code_digest(nb, "start_here", [], stack)
     files["tlcourse.ledger"].write_text("x = 2\n")  # bookkeeping: not part of the digest
+    assert verify.code_digest(nb, "start_here", mods, stack) == digest
+    files["tlcourse.train"].write_text("# a comment\nx = 1  # fmt: skip\n")  # not the code
     assert verify.code_digest(nb, "start_here", mods, stack) == digest
     files["tlcourse.train"].write_text("x = 2\n")  # the training loop changed
     changed = verify.code_digest(nb, "start_here", mods, stack)
@@ -102,6 +128,31 @@ def test_the_locked_stack_is_the_installed_versions_of_the_pins(tmp_path):
                     "not-a-real-distribution-xyz==1.0\n\n")  # fmt: skip
     assert verify.locked_stack(lock) == [f"nbformat=={version('nbformat')}", f"pytest=={version('pytest')}"]
     assert len(verify.locked_stack()) > 50  # the course's own lock
+
+
+def test_an_entry_keeps_its_own_stack_a_pin_added_later_does_not_make_it_stale(tmp_path, monkeypatch):
+    from importlib.metadata import version
+
+    folder = tmp_path / "solutions"
+    folder.mkdir()
+    nb = notebook(("code", 'cfg = tl.config("start_here")'))
+    nbformat.write(nb, folder / "91_a.ipynb")
+    stack = [f"nbformat=={version('nbformat')}", f"pytest=={version('pytest')}"]
+    run = {"seconds": 1.0, "values": {"acc": 0.5}}
+    data = {"profiles": {}}
+    ledger.merge_run(data, profile="cpu", notebook="91_a", lesson="start_here", seed=42, run=run,
+                     modules=["tlcourse"], stack=stack, code=verify.code_digest(nb, "start_here", ["tlcourse"], stack))
+    ledger.validate(data)
+    lock = tmp_path / "constraints.txt"
+    lock.write_text("\n".join([*stack, f"packaging=={version('packaging')}"]) + "\n")
+    monkeypatch.setattr(verify, "CONSTRAINTS", lock)  # the lock grew a pin another lesson needs
+    assert verify.stale_entries(data, folder) == []
+    data["profiles"]["cpu"]["91_a"]["stack"] = [f"nbformat=={version('nbformat')}", "pytest==0.0.1"]
+    assert verify.stale_entries(data, folder) == [
+        f"cpu/91_a: installed packages changed since it was measured (pytest 0.0.1 -> {version('pytest')})"]
+    data["profiles"]["cpu"]["91_a"]["stack"] = ["nbformat"]
+    with pytest.raises(ledger.LedgerError, match="stack: must be a list of name==version pins"):
+        ledger.validate(data)
 
 
 def test_markdown_table_has_time_load_and_every_number():
@@ -131,7 +182,7 @@ def test_verify_runs_notebooks_merges_good_runs_and_fails_on_a_broken_one(tmp_pa
     nbformat.write(good, folder / "91_tiny.ipynb")
     nbformat.write(bad, folder / "92_broken.ipynb")
     path = tmp_path / "results.json"
-    modules = verify.imported_modules(good)  # what `import tlcourse` loads, as the kernel will
+    modules = loaded_by("import tlcourse")  # what the notebook's import loads, as the kernel will
     assert "tlcourse" in modules and "tlcourse.ledger" in modules
     with ledger.locked(path) as data:  # seed 42 measured earlier with the same code: kept
         ledger.merge_run(data, profile="cpu", notebook="91_tiny", lesson="start_here", seed=42, modules=modules,
@@ -186,7 +237,7 @@ def test_verify_checks_the_ledger_and_its_arguments_before_running_anything(tmp_
         verify.main([*args, "--seeds", "0"])
 
 
-def test_migration_rewrites_only_entries_whose_notebook_and_toml_are_unchanged(tmp_path, capsys):
+def test_migration_rewrites_only_entries_whose_previous_digest_matches_todays_files(tmp_path, capsys):
     folder = tmp_path / "solutions"
     folder.mkdir()
     a = notebook(("code", 'import tlcourse as tl\ncfg = tl.config("start_here")'))
@@ -195,63 +246,21 @@ def test_migration_rewrites_only_entries_whose_notebook_and_toml_are_unchanged(t
     nbformat.write(b, folder / "92_b.ipynb")
     run = {"seconds": 1.0, "date": "2026-12-01 07:00 UTC", "machine": "m", "values": {"acc": 0.5}}
     path = tmp_path / "results.json"
+    mods, stack = ["tlcourse", "tlcourse.train"], verify.locked_stack()
     with ledger.locked(path) as data:
         ledger.merge_run(data, profile="cpu", notebook="91_a", lesson="start_here", seed=42, run=run,
-                         code=verify.old_code_digest(a, "start_here"))  # old formula, same notebook
+                         modules=mods, code=verify.raw_digest(a, "start_here", mods))  # previous formula, no stack
         ledger.merge_run(data, profile="cpu", notebook="92_b", lesson="start_here", seed=42, run=run,
-                         code=verify.old_code_digest(a, "start_here"))  # old formula, the notebook changed since
-        ledger.merge_run(data, profile="smoke", notebook="91_a", lesson="start_here", seed=42, run=run,
-                         modules=["tlcourse", "tlcourse.train"],
-                         code=verify.code_digest(a, "start_here", ["tlcourse", "tlcourse.train"]))  # new formula
-    old = "measured before the digest covered modules and the stack (one-off: `python scripts/verify.py --migrate-digests`)"
-    STALE_B = f"cpu/92_b: {old}"  # noqa: N806
-    assert verify.stale_entries(ledger.load(path), folder) == [f"cpu/91_a: {old}", STALE_B]
-    assert verify.main(["--folder", str(folder), "--ledger", str(path), "--migrate-digests", "none"]) == 0
+                         modules=mods, code=verify.raw_digest(a, "start_here", mods))  # the notebook changed since
+        ledger.merge_run(data, profile="smoke", notebook="91_a", lesson="start_here", seed=42, run=run, modules=mods,
+                         stack=stack, code=verify.code_digest(a, "start_here", mods, stack))  # today's formula
+    stale = "its notebook, lesson TOML, number-making modules or stack changed"
+    assert verify.stale_entries(ledger.load(path), folder) == [f"cpu/91_a: {stale}", f"cpu/92_b: {stale}"]
+    assert verify.main(["--folder", str(folder), "--ledger", str(path), "--migrate-digests"]) == 0
     out = capsys.readouterr().out
-    assert "migrated to today's digest: cpu/91_a" in out and "cpu/92_b (the notebook or TOML changed)" in out
+    assert "migrated to today's digest: cpu/91_a" in out and "cpu/92_b (its notebook, TOML, modules" in out
     entries = ledger.load(path)["profiles"]
-    assert entries["cpu"]["91_a"]["modules"] == ["tlcourse", "tlcourse.train"]  # the smoke run's list
-    assert verify.stale_entries(ledger.load(path), folder) == [STALE_B]
-    assert entries["cpu"]["91_a"]["runs"]["42"]["values"] == {"acc": 0.5}  # the numbers kept
-    assert verify.main(["--folder", str(folder), "--ledger", str(path), "--migrate-digests", "none"]) == 0
+    assert entries["cpu"]["91_a"]["stack"] == stack and entries["cpu"]["91_a"]["runs"]["42"]["values"] == {"acc": 0.5}
+    assert verify.stale_entries(ledger.load(path), folder) == [f"cpu/92_b: {stale}"]
+    assert verify.main(["--folder", str(folder), "--ledger", str(path), "--migrate-digests"]) == 0
     assert "migrated to today's digest: none" in capsys.readouterr().out  # idempotent
-    with ledger.locked(path) as data:  # without a list from another profile: the notebook's import lines
-        del data["profiles"]["smoke"]
-        data["profiles"]["cpu"]["91_a"]["code"] = verify.old_code_digest(a, "start_here")
-        del data["profiles"]["cpu"]["91_a"]["modules"]
-    verify.main(["--folder", str(folder), "--ledger", str(path), "--migrate-digests", "none"])
-    mods = ledger.load(path)["profiles"]["cpu"]["91_a"]["modules"]
-    assert "tlcourse" in mods and "tlcourse.profiles" in mods and "tlcourse.train" not in mods
-    assert verify.stale_entries(ledger.load(path), folder) == [STALE_B]
-
-
-def test_migration_leaves_entries_whose_modules_changed_since_the_ledger_was_measured(monkeypatch):
-    assert verify.changed_since("HEAD", [verify.CONSTRAINTS]) in ([], ["constraints.txt"])  # real git works
-    seen = {}
-
-    def fake_changed(rev, files):
-        seen[rev] = [f.name for f in files]
-        return ["tlcourse/train.py"]
-
-    monkeypatch.setattr(verify, "changed_since", fake_changed)
-    monkeypatch.setattr(verify, "git_text", lambda rev, path: path.read_text(encoding="utf-8"))  # same pins
-    nb_path = ROOT / "solutions" / "00_start_here.ipynb"
-    nb = nbformat.read(nb_path, as_version=4)
-    entry = {"lesson": "start_here", "code": verify.old_code_digest(nb, "start_here"), "runs": {},
-             "summary": {"seconds": {"mean": 1, "min": 1, "max": 1, "n": 1}, "values": {}}}  # fmt: skip
-    data = {"profiles": {"cpu": {"00_start_here": entry}}}
-    migrated, stale = verify.migrate_digests(data, ROOT / "solutions", since="abc123")
-    assert migrated == [] and stale == ["cpu/00_start_here (tlcourse/train.py changed since abc123)"]
-    assert entry["code"] == verify.old_code_digest(nb, "start_here")
-    assert seen["abc123"] and all(name.endswith(".py") for name in seen["abc123"])
-
-    # a pin that applies here changed: stale; a pin only another platform installs: not a change
-    lock = verify.CONSTRAINTS.read_text(encoding="utf-8")
-    monkeypatch.setattr(verify, "changed_since", lambda rev, files: [])
-    monkeypatch.setattr(verify, "git_text", lambda rev, path: lock.replace("numpy==", "numpy==0.0.0+old", 1))
-    migrated, stale = verify.migrate_digests(data, ROOT / "solutions", since="abc123")
-    assert migrated == [] and "constraints.txt (the pins that apply to this platform)" in stale[0]
-    other = lock + 'somepkg==1.0 ; sys_platform == "nonexistent-os"\n'
-    monkeypatch.setattr(verify, "git_text", lambda rev, path: other)
-    migrated, stale = verify.migrate_digests(data, ROOT / "solutions", since="abc123")
-    assert migrated == ["cpu/00_start_here"] and stale == []

@@ -3,7 +3,8 @@
 Importing it is cheap (no torch or TensorFlow import). Typical first cell of a lesson::
 
     import tlcourse as tl
-    cfg = tl.config("feature_extraction")
+    LESSON = tl.lessons.get("02")
+    cfg = LESSON.config()
     tl.env_report("feature_extraction")
     tl.seed_everything(cfg.seed)
 """
@@ -23,7 +24,7 @@ try:  # triton (a torch dependency) must load before TensorFlow: loaded after it
 except ImportError:
     pass
 
-from . import assets, checks, ledger  # noqa: E402
+from . import assets, checks, ledger, lessons  # noqa: E402
 from .assets import AssetError, fetch  # noqa: E402
 from .device import env_report, seed_everything, tf_gpus, torch_device  # noqa: E402
 from .device import quiet_tensorflow_startup as _quiet_tensorflow_startup  # noqa: E402
@@ -34,5 +35,5 @@ _quiet_tensorflow_startup()  # drops TensorFlow's two absl start-up lines (tlcou
 __version__ = "0.1.0"
 __all__ = [
     "PROFILES", "AssetError", "Config", "active_profile", "assets", "checks", "config",
-    "env_report", "fetch", "ledger", "seed_everything", "tf_gpus", "torch_device",
+    "env_report", "fetch", "ledger", "lessons", "seed_everything", "tf_gpus", "torch_device",
 ]  # fmt: skip

@@ -94,7 +94,7 @@ def default_path() -> Path:
     return Path(env) if env else LEDGER
 
 
-_ENTRY_FIELDS = {"lesson", "code", "modules", "runs", "summary"}
+_ENTRY_FIELDS = {"lesson", "code", "modules", "stack", "runs", "summary"}
 _RUN_FIELDS = {"seconds", "date", "machine", "threads", "load_start", "load_end", "values"}
 _STAT_FIELDS = {"mean", "std", "min", "max", "n"}
 
@@ -140,6 +140,9 @@ def validate(data: Any) -> dict[str, Any]:
             mods = entry.get("modules", [])
             if not isinstance(mods, list) or not all(isinstance(m, str) for m in mods):
                 raise LedgerError(f"{at}.modules: must be a list of module names")
+            stack = entry.get("stack", [])
+            if not isinstance(stack, list) or not all(isinstance(p, str) and "==" in p for p in stack):
+                raise LedgerError(f"{at}.stack: must be a list of name==version pins")
             for seed, run in _table(entry["runs"], f"{at}.runs").items():
                 if not seed.isdigit():
                     raise LedgerError(f"{at}.runs: {seed!r} is not a seed (a whole number)")
@@ -340,12 +343,14 @@ def summarize(runs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def merge_run(data: dict[str, Any], *, profile: str, notebook: str, lesson: str, code: str,
-              seed: int, run: dict[str, Any], modules: list[str] | None = None) -> str | None:  # fmt: skip
+              seed: int, run: dict[str, Any], modules: list[str] | None = None,
+              stack: list[str] | None = None) -> str | None:  # fmt: skip
     """Put one successful run into ``data`` (in place) and recompute the notebook's summary.
 
     A run of the same seed replaces the old one. If the ledger's runs of this notebook were made
     with other code (``code`` digest differs), they are dropped; the returned note says so.
-    ``modules`` (the ``tlcourse`` modules the run imported, part of the digest) is stored with them.
+    ``modules`` (the ``tlcourse`` modules the run imported) and ``stack`` (the installed versions of
+    the locked pins), both part of the digest, are stored with them.
     """
     for field in ("seconds", "values"):
         if field not in run:
@@ -363,6 +368,8 @@ def merge_run(data: dict[str, Any], *, profile: str, notebook: str, lesson: str,
     entry["lesson"] = lesson
     if modules is not None:
         entry["modules"] = sorted(modules)
+    if stack is not None:
+        entry["stack"] = sorted(stack)
     entry["runs"][str(int(seed))] = dict(run)
     entry["runs"] = dict(sorted(entry["runs"].items(), key=lambda kv: int(kv[0])))
     entry["summary"] = summarize(entry["runs"])

@@ -9,7 +9,7 @@ Each lesson's sizes live in ``tlcourse/lessons/<lesson>.toml`` with one table pe
 an optional ``[common]`` table). The code path is the same in every profile; only numbers differ.
 
 The file is checked when it is read (:func:`lesson_table`): only the tables ``common``, ``smoke``,
-``cpu`` and ``full``; every number finite and >= 0; a setting has the same type in every table
+``cpu``, ``full`` (and ``lesson``, the registry's bookkeeping: :mod:`tlcourse.lessons`); every number finite and >= 0; a setting has the same type in every table
 (``epochs = 2.5`` where the other profiles say ``epochs = 3`` is refused); ``seed`` a whole number
 in ``0..2**32-1`` (NumPy's range). ``TLCOURSE_SEED`` must lie in the same range.
 """
@@ -97,12 +97,14 @@ def _check_value(value: Any, where: str) -> None:
 def validate_table(table: dict[str, Any], path: Path) -> dict[str, Any]:
     """Check one lesson's parsed TOML (see the module's docstring); return it unchanged."""
     fix = f"Fix {path} (or restore it: git checkout {path.name})."
-    unknown = sorted(set(table) - {"common", *PROFILES})
+    unknown = sorted(set(table) - {"common", "lesson", *PROFILES})
     if unknown:
         raise ValueError(f"{path}: unknown table(s) {', '.join(unknown)}; a lesson file has [common], "
-                         f"[smoke], [cpu] and [full]. {fix}")  # fmt: skip
+                         f"[smoke], [cpu], [full] and [lesson]. {fix}")  # fmt: skip
     types: dict[str, tuple[str, str]] = {}
     for name, settings in table.items():
+        if name == "lesson":
+            continue  # the registry's bookkeeping, checked by tlcourse.lessons
         if not isinstance(settings, dict):
             raise ValueError(f"{path}: {name!r} must be a table ([{name}]), not a {_kind(settings)}. {fix}")
         for key, value in settings.items():
@@ -159,7 +161,7 @@ def config(lesson: str, profile: str | None = None, **overrides: Any) -> Config:
     missing = [p for p in PROFILES if p not in table]
     if missing:
         raise ValueError(f"Lesson {lesson!r} lacks profile tables: {', '.join(missing)}.")
-    params: dict[str, Any] = {**table.get("common", {}), **table[profile]}
+    params: dict[str, Any] = {**table.get("common", {}), **table[profile]}  # [lesson] is not a setting
     unknown = sorted(set(overrides) - set(params))
     if unknown:
         raise ValueError(f"Unknown setting(s) for {lesson!r}: {', '.join(unknown)}.")

@@ -1,0 +1,94 @@
+"""tlcourse.lessons: the registry finds every lesson one way and says when the text's claims hold."""
+
+from __future__ import annotations
+
+import pytest
+
+from tlcourse import lessons
+from tlcourse.profiles import PROFILES
+
+SIZES = "[common]\nseed = 42\n[smoke]\nepochs = 1\n[cpu]\nepochs = 3\n[full]\nepochs = 9\n"
+
+
+def registry_at(tmp_path, monkeypatch, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (tmp_path / f"{name}.toml").write_text(text)
+    monkeypatch.setattr(lessons, "FOLDER", tmp_path)
+    monkeypatch.setattr("tlcourse.profiles.LESSONS_DIR", tmp_path)
+    lessons._all.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    lessons._all.cache_clear()
+    yield
+    lessons._all.cache_clear()
+
+
+def test_every_lesson_file_is_a_registered_lesson_with_its_notebooks():
+    found = lessons.all_lessons()
+    assert [lesson.number for lesson in found] == [f"{i:02d}" for i in range(len(found))]
+    assert len(found) == len(list(lessons.FOLDER.glob("*.toml")))
+    for lesson in found:
+        assert lesson.solution().is_file() and lesson.student().is_file(), lesson
+        assert set(lesson.claims_profiles) <= set(PROFILES)
+    assert lessons.after(found[-1]) is None and lessons.after(found[0]) == found[1]
+
+
+def test_get_by_number_name_or_stem_and_a_clear_error_otherwise():
+    five = lessons.get(5)
+    assert lessons.get("05") is five and lessons.get("yolo_detection") is five
+    assert lessons.get("05_yolo_detection.ipynb") is five
+    with pytest.raises(KeyError, match="no lesson 'yolo'; the lessons are: 00_start_here"):
+        lessons.get("yolo")
+
+
+def test_claims_hold_in_the_claims_profiles_with_default_parameters_only(tmp_path, monkeypatch):
+    registry_at(tmp_path, monkeypatch, {"demo": SIZES + '[lesson]\nnumber = "00"\ntitle = "Demo"\n'
+                                        'claims_profiles = ["cpu"]\nchecks = ""\n[lesson.defaults]\n'
+                                        'DATASET = "digits"\nSIZES = [1, 2]\n'})  # fmt: skip
+    demo = lessons.get("demo")
+    cpu, smoke = demo.config("cpu"), demo.config("smoke")
+    assert demo.claims(cpu, DATASET="digits", SIZES=(1, 2), EPOCHS=3)
+    assert not demo.claims(cpu, DATASET="fashion")  # the learner changed the data set
+    assert not demo.claims(cpu, EPOCHS=4)  # ... or a size: the default is cfg.epochs
+    assert not demo.claims(cpu, SIZES=(1, 2, 3))
+    assert not demo.claims(smoke, DATASET="digits")  # smoke's numbers are not the text's
+    assert demo.claims(cpu, EPOCHS=3.0)  # 3.0 == 3
+    with pytest.raises(ValueError, match="LR has no default: add it to \\[lesson.defaults\\] in demo.toml"):
+        demo.claims(cpu, LR=0.1)
+    other = lessons.Lesson("01", "other", "Other", ("cpu",), "")
+    with pytest.raises(ValueError, match="cfg is lesson 'demo'"):
+        other.claims(cpu)
+
+
+@pytest.mark.parametrize(("block", "said"), [
+    ("", "no \\[lesson\\] table"),
+    ('[lesson]\nnumber = 5\ntitle = "t"\n', "number = 5: two digits in quotes"),
+    ('[lesson]\nnumber = "05"\ntitle = ""\n', "title must be the notebook's heading"),
+    ('[lesson]\nnumber = "05"\ntitle = "t"\nclaims_profiles = ["gpu"]\n', "claims_profiles = \\['gpu'\\]"),
+    ('[lesson]\nnumber = "05"\ntitle = "t"\nchecks = "nope"\n', "no tlcourse/checks/nope.py"),
+    ('[lesson]\nnumber = "05"\ntitle = "t"\nowner = "x"\n', "unknown \\[lesson\\] key\\(s\\) owner"),
+])  # fmt: skip
+def test_a_damaged_lesson_table_is_one_clear_error_naming_the_file(tmp_path, monkeypatch, block, said):
+    registry_at(tmp_path, monkeypatch, {"demo": SIZES + block})
+    with pytest.raises(ValueError, match=said) as err:
+        lessons.all_lessons()
+    assert "demo.toml" in str(err.value)
+
+
+def test_the_lesson_table_comes_last_and_numbers_are_unique(tmp_path, monkeypatch):
+    registry_at(tmp_path, monkeypatch, {"demo": '[lesson]\nnumber = "00"\ntitle = "t"\n' + SIZES})
+    with pytest.raises(ValueError, match="\\[lesson\\] must be the last table"):
+        lessons.all_lessons()
+    block = '[lesson]\nnumber = "00"\ntitle = "t"\n'
+    registry_at(tmp_path, monkeypatch, {"demo": SIZES + block, "twin": SIZES + block})
+    with pytest.raises(ValueError, match="two lesson files claim number\\(s\\) 00"):
+        lessons.all_lessons()
+
+
+def test_only_the_sizes_decide_the_digest_text():
+    with_block = SIZES + '\n[lesson]  # bookkeeping\nnumber = "00"\ntitle = "t"\n[lesson.defaults]\nA = 1\n'
+    assert lessons.number_text(with_block) == SIZES  # the file as it was before the table was added
+    assert lessons.number_text(SIZES) == SIZES
+    assert lessons.number_text(with_block.replace("epochs = 3", "epochs = 4")) != SIZES
