@@ -20,7 +20,7 @@ CONSTRAINTS ?= constraints.txt
 WHEELS   ?=
 PIP_ARGS := $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) $(if $(WHEELS),--no-index --find-links $(WHEELS))
 
-.PHONY: setup sysdeps lab test unit notebooks build lint verify gpu-check site bench times lock wheelhouse clean
+.PHONY: setup sysdeps lab test test-browser unit notebooks build lint verify gpu-check site bench times lock wheelhouse clean
 
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
@@ -73,6 +73,11 @@ reset: setup
 test: setup
 	$(BIN)/python -m tlcourse fetch --profile smoke
 	TLCOURSE_PROFILE=smoke $(BIN)/python -m pytest tests solutions $(NBVAL) --durations=25
+
+# Every student notebook in JupyterLab in Chromium (make test runs lesson 00 and the lessons with widgets).
+test-browser: setup
+	$(BIN)/python -m tlcourse fetch --profile smoke
+	TLCOURSE_BROWSER=all TLCOURSE_PROFILE=smoke $(BIN)/python -m pytest tests/test_browser.py
 
 # Unit tests write only into a temporary asset cache, TORCH_HOME and HF_HOME (tests/conftest.py), seeded with
 # copies of what your cache already holds; anything else they need is fetched there, never into ~/.cache.

@@ -172,9 +172,13 @@ def canonical_code(source: str, *, cell: bool = False) -> str:
     return ast.dump(tree)
 
 
-def canonical_toml(text: str) -> str:
-    """The sizes of a lesson TOML (the part before [lesson]) as sorted JSON: comments and layout do not count."""
-    return json.dumps(tomllib.loads(number_text(text)), sort_keys=True)
+def canonical_toml(text: str, profile: str | None = None) -> str:
+    """The sizes of a lesson TOML (the part before [lesson]) as sorted JSON: comments and layout do not
+    count. With ``profile``, only the tables that profile reads ([common] and its own)."""
+    table = tomllib.loads(number_text(text))
+    if profile is not None:
+        table = {k: v for k, v in table.items() if k in ("common", profile)}
+    return json.dumps(table, sort_keys=True)
 
 
 def module_file(name: str, root: Path = ROOT) -> Path:
@@ -201,17 +205,18 @@ def locked_stack(constraints: Path = CONSTRAINTS) -> list[str]:
 
 
 def code_digest(nb: nbformat.NotebookNode, lesson: str | None, modules: list[str] | None = None,
-                stack: list[str] | None = None) -> str:
+                stack: list[str] | None = None, profile: str | None = None) -> str:
     """sha256 of what decides a lesson's numbers (not the prose, not comments): the code cells and the
     number-making modules among ``modules`` as syntax trees (:func:`canonical_code`), the TOML's sizes
-    and the locked stack (``stack``, default :func:`locked_stack`)."""
+    that ``profile`` reads (every table when None) and the locked stack (``stack``, default
+    :func:`locked_stack`). A smoke-size change leaves the cpu entries current."""
     h = hashlib.sha256(b"tree digest\0")
     for cell in nb.cells:
         if cell.cell_type == "code":
             h.update(canonical_code(cell.source, cell=True).encode() + b"\0")
     toml = LESSONS_DIR / f"{lesson}.toml"
     if lesson and toml.is_file():
-        h.update(canonical_toml(toml.read_text(encoding="utf-8")).encode())
+        h.update(canonical_toml(toml.read_text(encoding="utf-8"), profile).encode())
     for name in number_modules(modules or []):
         path = module_file(name)
         code = canonical_code(path.read_text(encoding="utf-8")) if path.is_file() else "(missing)"
@@ -362,7 +367,7 @@ def verify_one(path: Path, *, profile: str, seed: int, ledger_path: Path) -> dic
     }  # fmt: skip
     with ledger.locked(ledger_path) as data:
         note = ledger.merge_run(data, profile=profile, notebook=path.stem, lesson=lesson, seed=seed, run=run,
-                                code=code_digest(source, lesson, modules, stack), modules=modules,
+                                code=code_digest(source, lesson, modules, stack, profile), modules=modules,
                                 stack=stack)  # fmt: skip
     if note:
         print("note:", note, flush=True)
@@ -402,13 +407,14 @@ def stale_entries(data: dict[str, Any], folder: Path) -> list[str]:
                 out.append(f"{profile}/{stem}: measured before the digest covered modules and the stack")
             elif changes := stack_changes(entry.get("stack", [])):
                 out.append(f"{profile}/{stem}: installed packages changed since it was measured ({', '.join(changes)})")
-            elif entry["code"] != code_digest(nb, entry["lesson"], entry["modules"], entry.get("stack")):
+            elif entry["code"] != code_digest(nb, entry["lesson"], entry["modules"], entry.get("stack"), profile):
                 out.append(f"{profile}/{stem}: its notebook, lesson TOML, number-making modules or stack changed")
     return out
 
 
 def migrate_digests(data: dict[str, Any], folder: Path) -> tuple[list[str], list[str]]:
-    """One-off: give entries made with the previous formula (:func:`raw_digest`) today's digest.
+    """One-off: give entries made with a previous formula (:func:`raw_digest`, or today's over every
+    TOML table) today's digest.
 
     Only where the previous digest still matches today's notebook, TOML, modules and the entry's
     stack: the numbers were made by the code that is there now. Others stay stale. Entries without a
@@ -427,12 +433,12 @@ def migrate_digests(data: dict[str, Any], folder: Path) -> tuple[list[str], list
             lesson, modules, stack = entry["lesson"], entry.get("modules"), entry.get("stack") or locked_stack()
             if modules is None:
                 stale.append(f"{name} (measured before the digest covered modules)")
-            elif entry["code"] == code_digest(nb, lesson, modules, stack):
+            elif entry["code"] == code_digest(nb, lesson, modules, stack, profile):
                 if "stack" not in entry:
                     entry["stack"] = stack
                     migrated.append(name)
-            elif entry["code"] == raw_digest(nb, lesson, modules, stack):
-                entry["code"], entry["stack"] = code_digest(nb, lesson, modules, stack), stack
+            elif entry["code"] in (raw_digest(nb, lesson, modules, stack), code_digest(nb, lesson, modules, stack)):
+                entry["code"], entry["stack"] = code_digest(nb, lesson, modules, stack, profile), stack
                 migrated.append(name)
             else:
                 stale.append(f"{name} (its notebook, TOML, modules or stack changed since it was measured)")

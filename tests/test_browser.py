@@ -1,10 +1,16 @@
-"""The course as learners meet it: every student notebook run in JupyterLab in a real browser.
+"""The course as learners meet it: student notebooks run in JupyterLab in a real browser.
 
 Starts JupyterLab the way ``make lab`` does (a free localhost port, a token, the smoke profile) on a
 fresh copy of ``notebooks/``, drives Debian's Chromium headless with Playwright, and for each
 lesson: runs all cells from the Run menu, saves, and checks that every code cell ran, no cell has
 an error output, every figure is displayed as an image, every widget renders as a widget (not its
 text fallback) and reacts to one interaction. Screenshots go to ``build/browser/``.
+
+Which lessons: by default lesson 00 (every learner's first notebook) and every lesson whose student copy
+builds an interactive widget (the part only a browser can check); ``TLCOURSE_BROWSER=all`` (``make
+test-browser``) runs every lesson. The other lessons' cells run in `make test` anyway: nbval executes
+every solution notebook, and tests/test_student_copies.py proves a student copy differs from its
+solution only where no later cell can break.
 
 Skips (with the reason) only where Chromium or Playwright is missing; ``make setup`` installs both.
 """
@@ -28,7 +34,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("TLCOURSE_CHROMIUM", "/usr/bin/chromium"))
 OUT = ROOT / "build" / "browser"
-NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+ALL_NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 RUN_TIMEOUT_S = int(os.environ.get("TLCOURSE_BROWSER_TIMEOUT", "900"))  # per notebook: a ceiling, not a goal
@@ -64,7 +70,7 @@ def lab():
     OUT.mkdir(parents=True, exist_ok=True)
     # A fresh learner workspace beside notebooks/, filled the way `make lab` fills workspace/.
     work = Path(tempfile.mkdtemp(prefix=".browser-workspace-", dir=ROOT))
-    assert sorted(workspace.sync(work)["added"]) == NOTEBOOKS
+    assert sorted(workspace.sync(work)["added"]) == ALL_NOTEBOOKS
     port = _free_port()
     env = dict(os.environ, TLCOURSE_PROFILE="smoke")
     # The test's own JupyterLab user settings: every cell rendered (JupyterLab 4 only renders the
@@ -151,6 +157,15 @@ def _wait_saved(path: Path, timeout: float = 60) -> dict:
 
 INTERACTIVE = re.compile(r"widgets\.(Button|IntSlider|FloatSlider|Dropdown|Text|Textarea|RadioButtons)\b"
                          r"|\.widget\(\)|\binteract\(")
+
+
+def _interactive(name: str) -> bool:
+    nb = json.loads((ROOT / "notebooks" / name).read_text(encoding="utf-8"))
+    return any(INTERACTIVE.search("".join(c["source"])) for c in nb["cells"] if c["cell_type"] == "code")
+
+
+NOTEBOOKS = ALL_NOTEBOOKS if os.environ.get("TLCOURSE_BROWSER") == "all" else \
+    [n for n in ALL_NOTEBOOKS if n.startswith("00_") or _interactive(n)]  # fmt: skip
 
 
 def _widget_reacts(page, name: str, console: list[str]) -> str | None:

@@ -84,6 +84,10 @@ def test_canonical_code_drops_comments_docstrings_and_layout_only():
     toml = "[cpu]\nepochs = 3  # more is slower\n"
     assert verify.canonical_toml(toml) == verify.canonical_toml("[cpu]\n\nepochs=3\n[lesson]\ntitle = 'x'\n")
     assert verify.canonical_toml(toml) != verify.canonical_toml("[cpu]\nepochs = 4\n")
+    sizes = "[common]\nseed = 1\n[smoke]\nepochs = 1\n[cpu]\nepochs = 3\n"
+    cpu = verify.canonical_toml(sizes, "cpu")
+    assert cpu == verify.canonical_toml(sizes.replace("epochs = 1", "epochs = 2"), "cpu")  # smoke's sizes
+    assert cpu != verify.canonical_toml(sizes.replace("seed = 1", "seed = 2"), "cpu")  # shared
 
 
 def test_every_tlcourse_module_is_classified():
@@ -141,7 +145,7 @@ def test_an_entry_keeps_its_own_stack_a_pin_added_later_does_not_make_it_stale(t
     run = {"seconds": 1.0, "values": {"acc": 0.5}}
     data = {"profiles": {}}
     ledger.merge_run(data, profile="cpu", notebook="91_a", lesson="start_here", seed=42, run=run,
-                     modules=["tlcourse"], stack=stack, code=verify.code_digest(nb, "start_here", ["tlcourse"], stack))
+                     modules=["tlcourse"], stack=stack, code=verify.code_digest(nb, "start_here", ["tlcourse"], stack, "cpu"))
     ledger.validate(data)
     lock = tmp_path / "constraints.txt"
     lock.write_text("\n".join([*stack, f"packaging=={version('packaging')}"]) + "\n")
@@ -186,7 +190,7 @@ def test_verify_runs_notebooks_merges_good_runs_and_fails_on_a_broken_one(tmp_pa
     assert "tlcourse" in modules and "tlcourse.ledger" in modules
     with ledger.locked(path) as data:  # seed 42 measured earlier with the same code: kept
         ledger.merge_run(data, profile="cpu", notebook="91_tiny", lesson="start_here", seed=42, modules=modules,
-                         code=verify.code_digest(good, "start_here", modules), run={
+                         code=verify.code_digest(good, "start_here", modules, None, "cpu"), run={
                              "seconds": 5.0, "machine": "m", "load_start": 0.1, "load_end": 0.1,
                              "date": "2026-11-30 10:00 UTC", "values": {"seed_half": 21.0, "cwd_is_here": 1.0, "reads_this_ledger": 1.0}})  # fmt: skip
     args = ["--folder", str(folder), "--ledger", str(path), "--profile", "cpu", "--first-seed", "43"]
@@ -253,7 +257,7 @@ def test_migration_rewrites_only_entries_whose_previous_digest_matches_todays_fi
         ledger.merge_run(data, profile="cpu", notebook="92_b", lesson="start_here", seed=42, run=run,
                          modules=mods, code=verify.raw_digest(a, "start_here", mods))  # the notebook changed since
         ledger.merge_run(data, profile="smoke", notebook="91_a", lesson="start_here", seed=42, run=run, modules=mods,
-                         stack=stack, code=verify.code_digest(a, "start_here", mods, stack))  # today's formula
+                         stack=stack, code=verify.code_digest(a, "start_here", mods, stack, "smoke"))  # today's formula
     stale = "its notebook, lesson TOML, number-making modules or stack changed"
     assert verify.stale_entries(ledger.load(path), folder) == [f"cpu/91_a: {stale}", f"cpu/92_b: {stale}"]
     assert verify.main(["--folder", str(folder), "--ledger", str(path), "--migrate-digests"]) == 0
