@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -73,6 +74,9 @@ def validate_spec(spec: Mapping[str, Any]) -> None:
     for field in ("model_dir", "mode", "texts", "labels"):
         if field not in spec:
             raise ValueError(f"measure_training: the spec has no {field!r} field (needs model_dir, mode, texts, labels).")
+    if not (Path(spec["model_dir"]) / "config.json").is_file():
+        raise ValueError(f"measure_training: model_dir={spec['model_dir']!r} is not a model folder (no config.json); "
+                         "pass the folder tl.fetch returns.")  # fmt: skip
     if spec["mode"] not in MODES:
         raise ValueError(f"measure_training: mode={spec['mode']!r}; use one of {', '.join(MODES)}.")
     if spec["mode"] == "lora" and not isinstance(spec.get("lora"), Mapping):
