@@ -90,8 +90,10 @@ notebooks: setup
 build: setup
 	$(BIN)/python -m tlcourse build
 
+# ruff, and no `# fmt:` comments: the line style is made by hand and no formatter runs (CONTRIBUTING.md).
 lint: setup
 	$(BIN)/ruff check tlcourse tests scripts benchmarks conftest.py notebooks solutions
+	$(BIN)/python scripts/lint_fmt.py
 
 # `make verify [LESSON=03 | LESSON="02 03"] [SEEDS=5]`: run solution notebooks top to bottom (fresh kernel
 # each, no output timeout) in $$TLCOURSE_PROFILE (default cpu), seeds 42, 43, ... (default 5 seeds in cpu,

@@ -24,6 +24,7 @@ import html
 import os
 import re
 import shutil
+import sys
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -34,9 +35,12 @@ from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 
 ROOT = Path(__file__).resolve().parent.parent
-LESSON_LINK = re.compile(r'href="(\d\d_[A-Za-z0-9_]+)\.ipynb(#[^"]*)?"')
+sys.path.insert(0, str(ROOT))
+from tlcourse import lessons  # noqa: E402
+
 SITE_MARKER = ".tlcourse-site"  # in every folder this script built: only such a folder is replaced
-SITE_PAGE = re.compile(r"^(index|\d\d_[A-Za-z0-9_]+)\.html$")  # the pages it writes
+# The pages it writes, in this build or an earlier one (whose lessons the registry may no longer list).
+SITE_PAGE = re.compile(r"^(index|\d\d_[A-Za-z0-9_]+)\.html$")
 
 
 def check_out(out: Path) -> None:
@@ -83,14 +87,9 @@ def swap_in(new: Path, out: Path) -> None:
         os.replace(new, out)  # a rename replaces an empty folder in one step
 
 
-def title_of(nb: nbformat.NotebookNode, fallback: str) -> str:
-    """The notebook's first level-1 heading, without the leading '#'."""
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-    return fallback
+def lesson_links(stems: list[str]) -> re.Pattern[str]:
+    """``href="<stem>.ipynb#..."`` links to one of the lessons ``stems`` (rewritten to their pages)."""
+    return re.compile(r'href="(' + "|".join(map(re.escape, stems)) + r')\.ipynb(#[^"]*)?"')
 
 
 def execute(nb: nbformat.NotebookNode, profile: str, workdir: Path, timeout: int) -> None:
@@ -99,7 +98,7 @@ def execute(nb: nbformat.NotebookNode, profile: str, workdir: Path, timeout: int
     os.environ["TLCOURSE_PROFILE"] = profile
     try:
         NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(workdir)}}).execute()  # fmt: skip
+                       resources={"metadata": {"path": str(workdir)}}).execute()
     finally:
         if old is None:
             os.environ.pop("TLCOURSE_PROFILE", None)
@@ -116,25 +115,28 @@ def nav_bar(pages: list[tuple[str, str]], i: int, banner: str) -> str:
         links.append(f'<a href="{pages[i + 1][0]}.html">{html.escape(pages[i + 1][1])} &rarr;</a>')
     return ('<nav class="tl-nav" style="padding:8px 16px;border-bottom:1px solid #ccc;'
             'font-family:sans-serif;font-size:14px">' + " &middot; ".join(links) +
-            f'<div style="color:#666;margin-top:4px">{html.escape(banner)}</div></nav>')  # fmt: skip
+            f'<div style="color:#666;margin-top:4px">{html.escape(banner)}</div></nav>')
 
 
 def build(out: Path, profile: str, execute_only: list[str] | None, timeout: int) -> list[Path]:
     """Write ``out/index.html`` and one page per lesson; return the lesson pages."""
-    sources = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    if not sources:
-        raise SystemExit("no notebooks in notebooks/: run `python -m tlcourse build` first")
+    course = lessons.all_lessons()
+    sources = [lesson.student(ROOT) for lesson in course]
+    missing = [p.name for p in sources if not p.is_file()]
+    if missing:
+        raise SystemExit(f"notebooks/ lacks {', '.join(missing)}: run `python -m tlcourse build` first")
     unknown = sorted(set(execute_only or []) - {p.stem for p in sources})
     if unknown:
         raise SystemExit(f"--execute names unknown notebooks: {', '.join(unknown)}")
     check_out(out)  # before any notebook runs
     tmp_out = Path(tempfile.mkdtemp(prefix=".site-", dir=out.parent))
     (tmp_out / SITE_MARKER).write_text("built by scripts/build_site.py; the next build replaces this folder\n",
-                                       encoding="utf-8")  # fmt: skip
+                                       encoding="utf-8")
     exporter = HTMLExporter(template_name="lab")
     today = date.today().isoformat()
     notebooks = [(p, nbformat.read(p, as_version=4)) for p in sources]
-    pages = [(p.stem, title_of(nb, p.stem)) for p, nb in notebooks]
+    pages = [(lesson.stem, f"{lesson.number} · {lesson.title}") for lesson in course]
+    links = lesson_links([lesson.stem for lesson in course])
     written = []
     try:
         # Lessons run beside each other in a folder beside notebooks/, as in a learner's workspace.
@@ -151,23 +153,22 @@ def build(out: Path, profile: str, execute_only: list[str] | None, timeout: int)
                 else:
                     banner = "Rendered without running: no outputs on this page."
                 body, _ = exporter.from_notebook_node(nb)
-                body = LESSON_LINK.sub(lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', body)
+                body = links.sub(lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', body)
                 bar = nav_bar(pages, i, banner)
                 body = re.sub(r"(<body[^>]*>)", lambda m, bar=bar: m.group(1) + bar, body, count=1)
                 target = tmp_out / f"{path.stem}.html"
                 target.write_text(body, encoding="utf-8")
                 written.append(out / target.name)
                 write_deck(nb, path.stem, tmp_out / "slides")
-        items = "\n".join(f'<li><a href="{stem}.html">{html.escape(stem[:2])} &middot; '
-                          f'{html.escape(title)}</a> (<a href="slides/{stem}.html">slides</a>)</li>'
-                          for stem, title in pages)  # fmt: skip
+        items = "\n".join(f'<li><a href="{stem}.html">{html.escape(title)}</a> '
+                          f'(<a href="slides/{stem}.html">slides</a>)</li>' for stem, title in pages)
         (tmp_out / "index.html").write_text(
             "<!DOCTYPE html><html><head><meta charset='utf-8'><title>tlcourse</title></head>"
             "<body style='font-family:sans-serif;max-width:50em;margin:2em auto'>"
             "<h1>tlcourse: transfer learning, hands-on</h1>"
             f"<p>The lessons with their outputs, executed in the {html.escape(profile)} profile on "
             f"{today}. Run them yourself: see the course's README.</p><ol start='0'>{items}</ol>"
-            "</body></html>", encoding="utf-8")  # fmt: skip
+            "</body></html>", encoding="utf-8")
         swap_in(tmp_out, out)
     finally:
         shutil.rmtree(tmp_out, ignore_errors=True)

@@ -23,6 +23,9 @@ import nbformat
 from nbconvert import SlidesExporter
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tlcourse import lessons  # noqa: E402
+
 TEMPLATES = ROOT / "etc" / "slides"
 GUIDE = ROOT / "docs" / "instructor.md"
 MAX_FIGURES = 6
@@ -89,7 +92,7 @@ def deck_notebook(nb: nbformat.NotebookNode, stem: str, guide: Path = GUIDE) -> 
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             heading = next((ln.lstrip("#").strip() for ln in cell.source.splitlines()
-                            if re.match(r"#{2,3} ", ln)), heading)  # fmt: skip
+                            if re.match(r"#{2,3} ", ln)), heading)
             continue
         images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
         if images and figures < MAX_FIGURES:
@@ -112,7 +115,7 @@ def deck_notebook(nb: nbformat.NotebookNode, stem: str, guide: Path = GUIDE) -> 
 def write_deck(nb: nbformat.NotebookNode, stem: str, out_dir: Path, guide: Path = GUIDE) -> Path:
     """Render the deck of one lesson (executed or not) to ``out_dir/<stem>.html``; return its path."""
     exporter = SlidesExporter(template_name="tlcourse_deck", extra_template_basedirs=[str(TEMPLATES)],
-                              exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)  # fmt: skip
+                              exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(deck_notebook(nb, stem, guide), resources={"metadata": {"name": stem}})
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{stem}.html"
@@ -126,8 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--execute", nargs="*", default=[], help="execute these notebook stems first (figures)")
     parser.add_argument("--profile", default="smoke", choices=["smoke", "cpu", "full"])
     args = parser.parse_args(argv)
-    sources = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    for path in sources:
+    for path in (lesson.student(ROOT) for lesson in lessons.all_lessons()):
         nb = nbformat.read(path, as_version=4)
         if path.stem in args.execute:
             sys.path.insert(0, str(ROOT / "scripts"))

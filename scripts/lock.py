@@ -49,7 +49,7 @@ README = ROOT / "README.md"
 BEGIN, END = "<!-- tl:stack -->", "<!-- /tl:stack -->"
 # The packages README names; every other one is counted.
 HEADLINE = ("torch", "torchvision", "tensorflow-cpu", "keras", "transformers", "accelerate", "datasets",
-            "ultralytics", "jupyterlab", "ipywidgets", "nbval", "scikit-learn", "pandas", "numpy")  # fmt: skip
+            "ultralytics", "jupyterlab", "ipywidgets", "nbval", "scikit-learn", "pandas", "numpy")
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)\s*$")
 _MARKED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)\s*;\s*(\S.*?)\s*$")
 OTHERS_HEADER = "# Only on other platforms"
@@ -75,12 +75,12 @@ class Platform(NamedTuple):
                 "platform_machine": self.machine, "platform_python_implementation": "CPython",
                 "platform_release": self.release, "platform_system": self.system, "platform_version": "",
                 "python_full_version": full, "python_version": ".".join(full.split(".")[:2]),
-                "sys_platform": self.sys_platform}  # fmt: skip
+                "sys_platform": self.sys_platform}
 
 
 # glibc 2.28 (Debian 10, Ubuntu 20.04, RHEL 8) and newer; pip takes manylinux tags only as listed.
 _MANYLINUX = tuple(f"manylinux_2_{v}_x86_64" for v in range(28, 16, -1)) + (
-    "manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64")  # fmt: skip
+    "manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64")
 PLATFORMS = (
     Platform("linux", "Linux x86_64", _MANYLINUX, "posix", "linux", "Linux", "x86_64", "6.1.0"),
     # pip widens a macosx tag to every older macOS of the same architecture (and universal2):
@@ -108,13 +108,13 @@ def normalize(name: str) -> str:
 def freeze() -> str:
     """This environment's packages, one ``name==version`` a line, sorted, tlcourse left out."""
     out = subprocess.run([sys.executable, "-m", "pip", "freeze", "--all", "--exclude-editable"],
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+                         capture_output=True, text=True, check=True).stdout
     lines = [ln.strip() for ln in out.splitlines() if ln.strip() and not ln.startswith("#")]
     bad = [ln for ln in lines if not _PIN.match(ln)]
     if bad:
         raise SystemExit(f"pip freeze gave lines that are not exact pins (installed from a path or URL?): {bad}")
     pins = sorted((ln for ln in lines if normalize(_PIN.match(ln).group(1)) != "tlcourse"),
-                  key=lambda ln: normalize(ln.split("==")[0]))  # fmt: skip
+                  key=lambda ln: normalize(ln.split("==")[0]))
     return "\n".join(pins) + "\n"
 
 
@@ -126,7 +126,7 @@ def lock_text(pins: str) -> str:
         "# file; `make lock` (scripts/lock.py) rewrites it from the venv after `make test` passed.\n"
         f"# python {py} on {platform.system()} {platform.machine()}, locked "
         f"{datetime.now(UTC).strftime('%Y-%m-%d')}\n" + pins
-    )  # fmt: skip
+    )
 
 
 def linux_part(text: str) -> str:
@@ -169,7 +169,7 @@ def pins_for(text: str, env: dict[str, str]) -> dict[str, str]:
         if marker.evaluate(env):
             if name in pins:
                 raise ValueError(f"constraints.txt pins {name} twice for {env['sys_platform']}: "
-                                 f"{pins[name]} and {version} ; {marker}")  # fmt: skip
+                                 f"{pins[name]} and {version} ; {marker}")
             pins[name] = version
     return pins
 
@@ -180,11 +180,11 @@ def stack_requirements(extra: str = EXTRA) -> list[str]:
     data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     optional = data["project"]["optional-dependencies"]
     return [*data["project"]["dependencies"], *optional[extra], *optional["dev"],
-            *data["build-system"]["requires"], "pip"]  # fmt: skip
+            *data["build-system"]["requires"], "pip"]
 
 
 def pip_command(plat: Platform, python: str, constraints: Path, report: Path, target: Path,
-                requirements: list[str]) -> list[str]:  # fmt: skip
+                requirements: list[str]) -> list[str]:
     """pip's dry run that resolves ``requirements`` for ``plat`` and writes what it would install to
     ``report``: wheels only (nothing is built), ``--target`` so that this venv's packages do not count.
     fast-deps reads a wheel's metadata with HTTP range requests where the index serves no PEP 658
@@ -194,7 +194,7 @@ def pip_command(plat: Platform, python: str, constraints: Path, report: Path, ta
            "install", "--dry-run", "--ignore-installed", "--report", str(report),
            "--target", str(target), "--only-binary=:all:", "--use-feature=fast-deps",
            "--python-version", python, "--implementation", "cp",
-           "--abi", "cp" + major_minor.replace(".", "")]  # fmt: skip
+           "--abi", "cp" + major_minor.replace(".", "")]
     for tag in plat.tags:
         cmd += ["--platform", tag]
     return [*cmd, "--constraint", str(constraints), *requirements]
@@ -237,12 +237,12 @@ def resolve(plat: Platform, python: str, constraints: Path, requirements: list[s
                 f"{plat.label}: pip could not resolve the locked stack for Python {python} "
                 f"(exit {proc.returncode}):\n  " + "\n  ".join(ln for ln in said[first:] if ln.strip()) +
                 f"\nA pin in {constraints.name} has no wheel for {plat.label} or conflicts with what that "
-                "platform needs: change that pin (or pyproject.toml's range) and run `make lock` again.")  # fmt: skip
+                "platform needs: change that pin (or pyproject.toml's range) and run `make lock` again.")
         data = json.loads(report.read_text(encoding="utf-8"))
     problems = closure_problems(data, plat.environment(python))
     if problems:
         raise SystemExit(f"{plat.label}: pip's resolution is incomplete for that platform's markers "
-                         "(did pip change how it evaluates markers?):\n  " + "\n  ".join(problems))  # fmt: skip
+                         "(did pip change how it evaluates markers?):\n  " + "\n  ".join(problems))
     return {normalize(i["metadata"]["name"]): i["metadata"]["version"] for i in data["install"]}, seconds
 
 
@@ -279,7 +279,7 @@ def others_text(lines: list[str], python: str) -> str:
     labels = " and ".join(p.label for p in PLATFORMS[1:])
     return (f"{OTHERS_HEADER}: {labels}, python {python}. What pip resolves\n"
             "# there for the same stack under the pins above (scripts/lock.py; resolved, not run there); pip\n"
-            "# skips a line whose marker does not match the machine.\n" + "".join(ln + "\n" for ln in lines))  # fmt: skip
+            "# skips a line whose marker does not match the machine.\n" + "".join(ln + "\n" for ln in lines))
 
 
 def platform_problems(text: str, plat: Platform, python: str, resolved: dict[str, str]) -> list[str]:
@@ -302,7 +302,7 @@ def lock_python(text: str) -> str:
 def unpinned(text: str, python: str, resolved: dict[str, dict[str, str]]) -> list[str]:
     """What each platform's resolution holds that the lock ``text`` does not pin there (empty: all)."""
     return [f"{plat.label}: {problem}" for plat in PLATFORMS
-            for problem in platform_problems(text, plat, python, resolved[plat.key])]  # fmt: skip
+            for problem in platform_problems(text, plat, python, resolved[plat.key])]
 
 
 def write_others(linux: str) -> str:
@@ -319,7 +319,7 @@ def write_others(linux: str) -> str:
     problems = unpinned(text, python, resolved)
     if problems:
         raise SystemExit("a fresh install needs packages the lock does not pin (a venv made by hand?):\n  "
-                         + "\n  ".join(problems))  # fmt: skip
+                         + "\n  ".join(problems))
     for plat in PLATFORMS[1:]:
         print(f"{plat.label}: {sum(plat.sys_platform in ln for ln in lines)} pins only it needs")
     return text
@@ -335,7 +335,7 @@ def check_platforms(text: str, constraints: Path) -> int:
         print(line)
     print(f"{'FAILED' if problems else 'ok'}: the lock for Python {python} on "
           f"{', '.join(p.label for p in PLATFORMS)} ({time.perf_counter() - start:.0f} s); "
-          f"{'run `make lock`' if problems else 'every package resolved is pinned'}")  # fmt: skip
+          f"{'run `make lock`' if problems else 'every package resolved is pinned'}")
     return 1 if problems else 0
 
 
@@ -347,7 +347,7 @@ def stack_block(text: str) -> str:
     return (
         f"{BEGIN}\nTested with {where}: " + ", ".join(named) +
         f", and {others} more packages, every one pinned to its exact version in `constraints.txt`.\n{END}"
-    )  # fmt: skip
+    )
 
 
 def replace_block(readme: str, block: str) -> str:
@@ -363,9 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="only check README against constraints.txt")
     mode.add_argument("--platforms", action="store_true",
-                      help="resolve the locked stack for Linux, macOS and Windows; exit 1 if not all pinned")  # fmt: skip
+                      help="resolve the locked stack for Linux, macOS and Windows; exit 1 if not all pinned")
     mode.add_argument("--markers-only", action="store_true",
-                      help="keep the Linux pins; resolve the macOS and Windows pins again")  # fmt: skip
+                      help="keep the Linux pins; resolve the macOS and Windows pins again")
     args = parser.parse_args(argv)
     if args.platforms:
         return check_platforms(LOCK.read_text(encoding="utf-8"), LOCK)
@@ -373,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         linux = linux_part(LOCK.read_text(encoding="utf-8")) if args.markers_only else lock_text(freeze())
         LOCK.write_text(write_others(linux), encoding="utf-8")
         print(f"wrote {LOCK.name}: {len(parse(linux)[1])} packages, {len(marked(LOCK.read_text()))} "
-              "pins for other platforms")  # fmt: skip
+              "pins for other platforms")
     readme = README.read_text(encoding="utf-8")
     new = replace_block(readme, stack_block(LOCK.read_text(encoding="utf-8")))
     if args.check:

@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
         from torch.utils.data.distributed import DistributedSampler
 
         sampler = DistributedSampler(train, num_replicas=world, rank=rank, shuffle=True,
-                                     seed=args.seed, drop_last=True)  # fmt: skip
+                                     seed=args.seed, drop_last=True)
         loader = DataLoader(train, batch_size=per_rank, sampler=sampler, drop_last=True)
         net = DDP(net, device_ids=[device.index] if cuda else None)  # broadcasts rank 0's weights,
         # then all-reduces (averages) the gradients during every backward pass
@@ -225,12 +225,12 @@ def main(argv: list[str] | None = None) -> None:
         "engine": args.engine, "rank": rank, "world_size": world, "per_rank_batch": per_rank,
         "global_batch": per_rank * world, "steps": step, "examples_seen": seen,
         "replica_gap_per_step": gaps, "losses": losses, "seconds": seconds,
-        "weight_change": float((flat(net) - initial).abs().max())}, indent=1))  # fmt: skip
+        "weight_change": float((flat(net) - initial).abs().max())}, indent=1))
     if rank == 0:
         torch.save({k: v.cpu() for k, v in bare.state_dict().items()}, args.out / "model.pt")
         (args.out / "result.json").write_text(json.dumps({
             "engine": args.engine, "world_size": world, "steps": step,
-            "test_accuracy": accuracy(bare, test), "seconds": seconds}, indent=1))  # fmt: skip
+            "test_accuracy": accuracy(bare, test), "seconds": seconds}, indent=1))
     if args.engine == "ddp":
         import torch.distributed as dist
 

@@ -40,7 +40,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tlcourse import ledger  # noqa: E402
+from tlcourse import ledger, lessons  # noqa: E402
 from tlcourse.build import dump  # noqa: E402
 
 TIME = re.compile(r"(<!-- tl:time -->)(.*?)(<!-- /tl:time -->)", re.S)
@@ -133,14 +133,14 @@ def number_text(stem: str, spec: str, data: dict[str, Any]) -> str:
     m = FORMAT.fullmatch(fmt or "acc")
     if not m:
         raise SystemExit(f"{stem}: tl:num {spec!r}: unknown format {fmt!r} (one of {', '.join(FORMATS)}, "
-                         "optionally followed by a digit: the decimal places)")  # fmt: skip
+                         "optionally followed by a digit: the decimal places)")
     fmt, places = m.group(1), int(m.group(2) or 3)
     keys = expr.split("-")
     if not 1 <= len(keys) <= 2 or not all(keys):
         raise SystemExit(f"{stem}: tl:num {spec!r}: write KEY or KEY-OTHER")
     runs = runs_of(stem, NUMBERS_PROFILE, data)
     xs = [r["values"][keys[0]] - (r["values"][keys[1]] if len(keys) == 2 else 0.0)
-          for r in runs.values() if all(k in r["values"] for k in keys)]  # fmt: skip
+          for r in runs.values() if all(k in r["values"] for k in keys)]
     if not xs:
         return UNMEASURED
     st = ledger.stats(xs)
@@ -194,8 +194,13 @@ def readme_block(stems: list[str], path: Path) -> str:
 
 
 def notebooks(root: Path) -> list[Path]:
-    """The lessons: solutions/NN_*.ipynb."""
-    return sorted((root / "solutions").glob("[0-9][0-9]_*.ipynb"))
+    """The solution notebooks of the registry's lessons (:mod:`tlcourse.lessons`) under ``root``."""
+    paths = [lesson.solution(root) for lesson in lessons.all_lessons()]
+    missing = [str(p.relative_to(root)) for p in paths if not p.is_file()]
+    if missing:
+        raise SystemExit(f"the lesson registry names {', '.join(missing)}, which is missing: restore it "
+                         "(git checkout), or remove the lesson's TOML from tlcourse/lessons/")
+    return paths
 
 
 def sync(root: Path = ROOT, path: Path | None = None, check: bool = False) -> list[str]:
@@ -206,6 +211,7 @@ def sync(root: Path = ROOT, path: Path | None = None, check: bool = False) -> li
     for nb_path in notebooks(root):
         text = nb_path.read_text(encoding="utf-8")
         nb = json.loads(text)
+        before = dump(nb)  # its content in the course's one JSON form (the file may be in another)
         value = lesson_time(nb_path.stem, path)
         for cell in nb["cells"]:
             if cell["cell_type"] != "markdown":
@@ -214,7 +220,7 @@ def sync(root: Path = ROOT, path: Path | None = None, check: bool = False) -> li
             new = fill_numbers(fill(src, value), nb_path.stem, data)
             if new != src:
                 cell["source"] = new.splitlines(keepends=True) if isinstance(cell["source"], list) else new
-        if dump(nb) != text:
+        if dump(nb) != before:
             stale.append(str(nb_path.relative_to(root)))
             if not check:
                 if nb_path.read_text(encoding="utf-8") != text:  # someone saved it meanwhile

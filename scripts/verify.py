@@ -49,7 +49,7 @@ from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tlcourse import ledger  # noqa: E402
+from tlcourse import ledger, lessons  # noqa: E402
 from tlcourse.device import thread_count  # noqa: E402
 from tlcourse.lessons import number_text  # noqa: E402
 from tlcourse.profiles import LESSONS_DIR, PROFILES  # noqa: E402
@@ -62,7 +62,7 @@ _MODULES_TAG = "TLCOURSE-MODULES "
 # Appended to the notebook when it runs (and removed from the executed copy): which tlcourse modules it used.
 MODULES_CELL = ("import json as _json, sys as _sys\n"
                 f"print({_MODULES_TAG!r} + _json.dumps(sorted(m for m in _sys.modules "
-                "if m == 'tlcourse' or m.startswith('tlcourse.'))))")  # fmt: skip
+                "if m == 'tlcourse' or m.startswith('tlcourse.'))))")
 
 NUMBERS, BOOKKEEPING = "numbers", "bookkeeping"
 # Every tlcourse module, by whether its code can change a recorded number (tests/test_verify.py
@@ -97,45 +97,41 @@ MODULE_ROLES = {
     "tlcourse.validate": BOOKKEEPING,
     "tlcourse.profiles": BOOKKEEPING,  # reads the lesson TOML, whose sizes are hashed themselves
     "tlcourse.lessons": BOOKKEEPING,  # the registry: file names, titles, where claims are in force
+    "tlcourse.locks": BOOKKEEPING,  # the file lock of the asset cache and the ledger
     # the asset layer fetches files pinned by sha256: what arrives is fixed by the manifest
     **{f"tlcourse.assets{m}": BOOKKEEPING for m in ("", ".archive", ".bundles", ".cache", ".content",
                                                      ".download", ".errors", ".fetcher", ".hub",
-                                                     ".manifest", ".sources")},  # fmt: skip
+                                                     ".manifest", ".sources")},
     # exercise checks: verdicts and messages for the learner's answers; no recorded number comes from them
     **{f"tlcourse.checks{m}": BOOKKEEPING for m in ("", ".adaptation", ".detection", ".finetune", ".forecast",
-                                                     ".interview", ".nlp", ".scaling", ".types", ".vision")},  # fmt: skip
+                                                     ".interview", ".nlp", ".scaling", ".types", ".vision")},
 }
 EXECUTED = ROOT / "build" / "verify"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colour codes in tracebacks
-_CONFIG_CALL = re.compile(r"""tl\.config\(\s*["']([A-Za-z0-9_]+)["']""")
 
 
 class RunFailed(Exception):
     """A notebook run that must not be merged; the message says where and why."""
 
 
-def select(lessons: list[str], folder: Path) -> list[Path]:
-    """Solution notebooks for lesson numbers (``02``, ``2``) or file stems; ``all`` = every one."""
-    every = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
-    if not lessons or lessons == ["all"]:
-        return every
-    out = []
-    for want in lessons:
-        key = want.zfill(2) if want.isdigit() else want.removesuffix(".ipynb")
-        hits = [p for p in every if p.stem == key or p.stem.split("_", 1)[0] == key]
-        if not hits:
-            names = ", ".join(p.stem for p in every)
-            raise SystemExit(f"no solution notebook for LESSON={want!r}; there are: {names}")
-        out += [p for p in hits if p not in out]
-    return out
-
-
-def lesson_name(nb: nbformat.NotebookNode) -> str | None:
-    """The lesson id of the notebook's ``tl.config("...")`` call (None when it has none)."""
-    for cell in nb.cells:
-        if cell.cell_type == "code" and (m := _CONFIG_CALL.search(cell.source)):
-            return m.group(1)
-    return None
+def select(wanted: list[str], folder: Path) -> list[Path]:
+    """The solution notebooks in ``folder`` of the lessons named by number (``02``, ``2``), name or
+    stem (:func:`tlcourse.lessons.get`); ``all`` (or nothing) = every lesson of the registry."""
+    if not wanted or wanted == ["all"]:
+        chosen = list(lessons.all_lessons())
+    else:
+        chosen = []
+        for want in wanted:
+            try:
+                chosen.append(lessons.get(want))
+            except KeyError as err:
+                raise SystemExit(f"no solution notebook for LESSON={want!r}: {err.args[0]}") from None
+    paths = list(dict.fromkeys(folder / f"{lesson.stem}.ipynb" for lesson in chosen))
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        raise SystemExit(f"the lesson registry names {', '.join(missing)}, which {folder} lacks "
+                         "(restore it, or remove the lesson's TOML from tlcourse/lessons/)")
+    return paths
 
 
 def raw_code_digest(nb: nbformat.NotebookNode, lesson: str | None) -> str:
@@ -297,7 +293,7 @@ def read_records(path: Path, *, profile: str, seed: int) -> tuple[str | None, di
             )
         if key in values and values[key] != value:
             raise RunFailed(f"{key} was recorded twice with different values "
-                            f"({values[key]} and {value}): give each number its own key.")  # fmt: skip
+                            f"({values[key]} and {value}): give each number its own key.")
         values[key] = value
         lessons.add(str(rec.get("lesson")))
     if len(lessons) > 1:
@@ -315,17 +311,17 @@ def loaded_modules(cell: nbformat.NotebookNode) -> list[str]:
 
 
 def execute(path: Path, *, profile: str, seed: int, record: Path,
-            ledger_path: Path | None = None) -> tuple[float, nbformat.NotebookNode, list[str]]:  # fmt: skip
+            ledger_path: Path | None = None) -> tuple[float, nbformat.NotebookNode, list[str]]:
     """Run ``path`` in a fresh kernel (cwd = its folder); return wall seconds, the result and the
     ``tlcourse`` modules the kernel imported."""
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(MODULES_CELL))
     env = {"TLCOURSE_PROFILE": profile, "TLCOURSE_SEED": str(seed), "TLCOURSE_RECORD": str(record),
-           "TLCOURSE_LEDGER": str(ledger_path or ledger.default_path())}  # fmt: skip
+           "TLCOURSE_LEDGER": str(ledger_path or ledger.default_path())}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # the kernel inherits this process's environment
     client = NotebookClient(nb, timeout=None, startup_timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})  # fmt: skip
+                            resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     try:
         client.execute()
@@ -349,29 +345,48 @@ def execute(path: Path, *, profile: str, seed: int, record: Path,
 def verify_one(path: Path, *, profile: str, seed: int, ledger_path: Path) -> dict[str, Any]:
     """Run one notebook with one seed and merge the run into the ledger; return the run."""
     source = nbformat.read(path, as_version=4)
-    declared = lesson_name(source)
+    lesson = lessons.get(path.stem).name
     with tempfile.TemporaryDirectory(prefix="tlcourse-verify-") as tmp:
         record = Path(tmp) / "record.jsonl"
         load_start = loadavg()
         seconds, _, modules = execute(path, profile=profile, seed=seed, record=record, ledger_path=ledger_path)
         load_end = loadavg()
         recorded, values = read_records(record, profile=profile, seed=seed)
-    if declared and recorded and recorded != declared:
-        raise RunFailed(f"the notebook configures lesson {declared!r} but recorded {recorded!r}")
-    lesson = recorded or declared or path.stem
+    if recorded and recorded != lesson:
+        raise RunFailed(f"{path.name} is lesson {lesson!r} (tlcourse/lessons/{lesson}.toml) but recorded "
+                        f"numbers for {recorded!r}: configure it with tl.lessons.get({path.stem[:2]!r}).config()")
     stack = locked_stack()
     run = {
         "seconds": round(seconds, 1), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(), "threads": thread_count(),
         "load_start": load_start, "load_end": load_end, "values": values,
-    }  # fmt: skip
+    }
     with ledger.locked(ledger_path) as data:
         note = ledger.merge_run(data, profile=profile, notebook=path.stem, lesson=lesson, seed=seed, run=run,
                                 code=code_digest(source, lesson, modules, stack, profile), modules=modules,
-                                stack=stack)  # fmt: skip
+                                stack=stack)
     if note:
         print("note:", note, flush=True)
     return run
+
+
+def drop_stale(ledger_path: Path, profile: str, paths: list[Path]) -> list[str]:
+    """Remove the ``profile`` entries of ``paths`` that today's code no longer made, before they run.
+
+    The notebooks compare with the ledger while they run: a stale entry's seeds (numbers of other
+    code) would decide the claims of the new runs. Its runs would be dropped at the first merge anyway.
+    """
+    notes = []
+    with ledger.locked(ledger_path) as data:
+        notebooks = data["profiles"].get(profile, {})
+        for path in paths:
+            entry = notebooks.get(path.stem)
+            if entry is None or not stale_entries({"profiles": {profile: {path.stem: entry}}}, path.parent):
+                continue
+            del notebooks[path.stem]
+            notes.append(f"{path.stem} ({profile}): its entry was made by other code; seeds "
+                         f"{', '.join(sorted(entry['runs'], key=int))} removed before the new runs")  # fmt: skip
+    return notes
 
 
 def stack_changes(stack: list[str]) -> list[str]:
@@ -469,7 +484,7 @@ def markdown(data: dict[str, Any]) -> str:
     for profile in order:
         lines += ["", f"## Profile `{profile}`", "",
                   "| notebook | seeds | wall time | machine | date | load | number | mean +/- std | range |",
-                  "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+                  "|---|---|---|---|---|---|---|---|---|"]
         for stem, entry in data["profiles"][profile].items():
             runs = entry.get("runs", {})
             if not runs:
@@ -505,17 +520,17 @@ def write_markdown(ledger_path: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--lessons", nargs="*", default=["all"],
-                        help="lesson numbers or notebook stems (default: all)")  # fmt: skip
+                        help="lesson numbers or notebook stems (default: all)")
     parser.add_argument("--seeds", type=int, default=None,
-                        help="runs per notebook (seeds 42, 43, ...); default 5 in cpu, 3 in smoke, 1 in full")  # fmt: skip
+                        help="runs per notebook (seeds 42, 43, ...); default 5 in cpu, 3 in smoke, 1 in full")
     parser.add_argument("--first-seed", type=int, default=FIRST_SEED)
     parser.add_argument("--profile", default=os.environ.get("TLCOURSE_PROFILE") or "cpu",
-                        choices=PROFILES)  # fmt: skip
+                        choices=PROFILES)
     parser.add_argument("--folder", type=Path, default=ROOT / "solutions")
     parser.add_argument("--ledger", type=Path, default=ledger.default_path(),
-                        help="the ledger to write (default: $TLCOURSE_LEDGER or docs/results.json)")  # fmt: skip
+                        help="the ledger to write (default: $TLCOURSE_LEDGER or docs/results.json)")
     parser.add_argument("--check", action="store_true",
-                        help="only validate the ledger and the arguments (make verify does this first)")  # fmt: skip
+                        help="only validate the ledger and the arguments (make verify does this first)")
     parser.add_argument("--migrate-digests", action="store_true",
                         help="one-off: give previous-formula digests that still match today's files today's formula")
     args = parser.parse_args(argv)
@@ -542,6 +557,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ledger {args.ledger.name} and arguments are valid: {len(paths)} notebook(s), {seeds_n} seed(s)")
         return 0
     seeds = range(args.first_seed, args.first_seed + seeds_n)
+    for note in drop_stale(args.ledger, args.profile, paths):
+        print("note:", note, flush=True)
     failures = []
     for path in paths:
         for seed in seeds:
@@ -554,10 +571,10 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             shown = ", ".join(f"{k}={_num(v)}" for k, v in run["values"].items()) or "no numbers"
             print(f"ok     {path.stem} seed={seed} {run['seconds']:.1f} s "
-                  f"(load {run['load_start']} -> {run['load_end']}): {shown}", flush=True)  # fmt: skip
+                  f"(load {run['load_start']} -> {run['load_end']}): {shown}", flush=True)
     out = write_markdown(args.ledger)
     print(f"ledger: {args.ledger.relative_to(ROOT) if args.ledger.is_relative_to(ROOT) else args.ledger}"
-          f", table: {out.name}")  # fmt: skip
+          f", table: {out.name}")
     if failures:
         print(f"{len(failures)} run(s) failed:\n  " + "\n  ".join(failures))
         return 1

@@ -33,16 +33,16 @@ def requirements(extra: str) -> list[str]:
     if extra not in optional:
         raise SystemExit(f"no extra {extra!r} in pyproject.toml; there are: {', '.join(optional)}")
     return [*data["project"]["dependencies"], *optional[extra], *optional["dev"],
-            *data["build-system"]["requires"], "pip"]  # fmt: skip
+            *data["build-system"]["requires"], "pip"]
 
 
 def command(dest: Path, extra: str, python: str | None, platforms: list[str]) -> list[str]:
     """The `pip download` command line."""
     cmd = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--dest", str(dest),
-           "--constraint", str(LOCK)]  # fmt: skip
+           "--constraint", str(LOCK)]
     if python:
         cmd += ["--python-version", python, "--implementation", "cp",
-                "--abi", "cp" + python.replace(".", "")]  # fmt: skip
+                "--abi", "cp" + python.replace(".", "")]
     for tag in platforms:
         cmd += ["--platform", tag]
     return cmd + requirements(extra)
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dest", type=Path, default=ROOT / "wheelhouse")
     parser.add_argument("--python", help="target Python, e.g. 3.11 (default: this interpreter)")
     parser.add_argument("--platform", action="append", default=[],
-                        help="target platform tag, e.g. manylinux_2_28_x86_64 (repeatable; default: this machine)")  # fmt: skip
+                        help="target platform tag, e.g. manylinux_2_28_x86_64 (repeatable; default: this machine)")
     parser.add_argument("--extra", default="tf-cpu", help="TensorFlow extra: tf-cpu or tf-gpu")
     args = parser.parse_args(argv)
     if not LOCK.is_file():
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     wheels = sorted(args.dest.glob("*.whl"))
     size = sum(w.stat().st_size for w in wheels)
     print(f"{len(wheels)} wheels, {size / 2**30:.2f} GiB in {args.dest} "
-          f"({time.perf_counter() - start:.0f} s)")  # fmt: skip
+          f"({time.perf_counter() - start:.0f} s)")
     print(f"offline install: make setup WHEELS={args.dest}")
     return 0
 

@@ -135,7 +135,7 @@ def stalled_server() -> Iterator[str]:
 
 def manifest(files: list[dict], sources: list[dict], asset_id: str = "blob", **extra: object) -> dict:
     spec = {"title": "test asset", "type": "data", "license": "test", "profiles": ["smoke"],
-            "files": files, "sources": sources, **extra}  # fmt: skip
+            "files": files, "sources": sources, **extra}
     return {"version": 1, "assets": {asset_id: spec}}
 
 
@@ -149,24 +149,24 @@ def blob_manifest(base: str, sha: str | None = SHA, **extra: object) -> dict:
 def leftovers(root: Path) -> list[str]:
     """Everything under ``root`` that is temporary or a lock (should be nothing after a run)."""
     return sorted(str(p.relative_to(root)) for p in root.rglob("*")
-                  if p.name.startswith((".tmp", ".locks")) or p.name.endswith((".tmp", ".lock")))  # fmt: skip
+                  if p.name.startswith((".tmp", ".locks")) or p.name.endswith((".tmp", ".lock")))
 
 
 def run_python(code: str, env: dict[str, str] | None = None, timeout: float = 120,
-               cwd: Path | None = None) -> subprocess.CompletedProcess:  # fmt: skip
+               cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter (the repo importable); return the finished process."""
     full = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=full, timeout=timeout, cwd=cwd)  # fmt: skip
+                          env=full, timeout=timeout, cwd=cwd)
 
 
 def cli(args: list[str], env: dict[str, str] | None = None, manifest_path: Path | None = None,
-        timeout: float = 120) -> subprocess.CompletedProcess:  # fmt: skip
+        timeout: float = 120) -> subprocess.CompletedProcess:
     """Run ``python -m tlcourse ARGS`` in a real process (optionally with a test manifest)."""
     code = "import sys\n"
     if manifest_path:  # the manifest module's path (tlcourse.assets' own before the module split)
         code += ("import tlcourse.assets as m\ntry:\n    import tlcourse.assets.manifest as m\n"
-                 f"except ImportError:\n    pass\nm.MANIFEST_PATH = {str(manifest_path)!r}\n")  # fmt: skip
+                 f"except ImportError:\n    pass\nm.MANIFEST_PATH = {str(manifest_path)!r}\n")
     code += f"from tlcourse.__main__ import main\nsys.exit(main({args!r}))\n"
     return run_python(code, env, timeout)
 
@@ -193,7 +193,7 @@ def small_disk(path: Path, size: str = "1m", readonly: bool = False) -> Iterator
     if not os.environ.get("TLCOURSE_TEST_NO_MOUNT"):  # set it to try the simulated path
         try:
             mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(path)],
-                                     capture_output=True).returncode == 0  # fmt: skip
+                                     capture_output=True).returncode == 0
         except OSError:  # no mount command
             mounted = False
     try:

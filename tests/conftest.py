@@ -7,6 +7,8 @@ cache. The temporary cache is seeded, on first use, with a copy of every asset a
 the real cache (the real cache is only read; torch's copy of installed weights is made in the
 temporary TORCH_HOME when a test calls ``tl.fetch``). An asset the real cache lacks is fetched from
 its ordinary sources into the temporary cache when a test asks for it.
+
+Under ``CI=true`` a skipped test fails unless tests/ci_skips.py allows it (the hook is imported here).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from ci_skips import pytest_runtest_makereport  # noqa: F401  (the hook: a skip under CI=true fails)
+from seeding import seed
 from workspace_helpers import nb
 
 from tlcourse import assets
@@ -31,24 +35,15 @@ def _temp_env() -> dict[str, str]:
     if "env" not in _state:
         root = Path(tempfile.mkdtemp(prefix="tlcourse-tests-"))
         env = {"TLCOURSE_CACHE": str(root / "cache"), "TORCH_HOME": str(root / "torch"),
-               "HF_HOME": str(root / "huggingface")}  # fmt: skip
+               "HF_HOME": str(root / "huggingface")}
         _state.update(root=root, env=env)
         saved = {k: os.environ.get(k) for k in ENV_VARS}
         os.environ.update(env)
         try:
-            _seed(Path(env["TLCOURSE_CACHE"]))
+            seed(Path(env["TLCOURSE_CACHE"]), REAL_CACHE)
         finally:
             _restore(saved)
     return _state["env"]  # type: ignore[return-value]
-
-
-def _seed(cache: Path) -> None:
-    """Copy every asset the real cache holds (complete ones only: ``is_present``)."""
-    manifest = assets.load_manifest()
-    cache.mkdir(parents=True, exist_ok=True)
-    for asset_id in manifest["assets"]:
-        if assets.is_present(asset_id, manifest, REAL_CACHE):
-            shutil.copytree(REAL_CACHE / asset_id, cache / asset_id)
 
 
 def _restore(saved: dict[str, str | None]) -> None:

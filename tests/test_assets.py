@@ -201,7 +201,7 @@ def test_extracting_asset_with_unsafe_archive_leaves_nothing(tmp_path):
                 "sources": [{"kind": "dir", "path": str(src)}],
             }
         },
-    }  # fmt: skip
+    }
     cache = tmp_path / "cache"
     with pytest.raises(AssetError, match="outside the target"):
         assets.fetch("arch", manifest=m, cache=cache, progress=False)

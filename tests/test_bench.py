@@ -21,7 +21,7 @@ RESULTS = {
     "cache": {"images": 500, "by_epochs": {"30": {
         "epochs": 30, "cached_s": 0.85, "head_only_s": 0.3, "recompute_s": 16.8, "ratio": 19.8, "limit": 30,
         "goal": 24.0, "same_head": True}}},
-}  # fmt: skip
+}
 
 
 def test_the_table_says_which_goals_are_met():

@@ -12,7 +12,8 @@ test-browser``) runs every lesson. The other lessons' cells run in `make test` a
 every solution notebook, and tests/test_student_copies.py proves a student copy differs from its
 solution only where no later cell can break.
 
-Skips (with the reason) only where Chromium or Playwright is missing; ``make setup`` installs both.
+Skips (with the reason) only where Chromium or Playwright is missing; ``make setup`` installs both, and
+under ``CI=true`` that skip is a failure (tests/ci_skips.py), never a silent pass or a collection error.
 """
 
 from __future__ import annotations
@@ -31,24 +32,39 @@ from pathlib import Path
 
 import pytest
 
+from tlcourse.lessons import all_lessons
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("TLCOURSE_CHROMIUM", "/usr/bin/chromium"))
 OUT = ROOT / "build" / "browser"
-ALL_NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+ALL_NOTEBOOKS = [lesson.student().name for lesson in all_lessons()]
 CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+               "--disable-component-update", "--disable-sync", "--no-first-run"]
 RUN_TIMEOUT_S = int(os.environ.get("TLCOURSE_BROWSER_TIMEOUT", "900"))  # per notebook: a ceiling, not a goal
 REACT_TIMEOUT_S = 180  # a click's callback (03 fine-tunes once, in the smoke profile) well inside this
 TOKEN = "tlcourse-browser-test"
 WIDGET_TEXT_FALLBACK = re.compile(  # how a widget prints when no widget manager renders it
     r"(IntSlider|Button|VBox|HBox|Dropdown|Text|Textarea|FloatProgress|RadioButtons|HTML)\((value|children|description|layout)=")
 
-playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed: make setup")
-if not CHROMIUM.exists():
-    WHY = f"{CHROMIUM} not found: install Debian's chromium (make setup does, as root)"
-    if os.environ.get("CI"):  # CI installs it through make setup: missing there is a failure
-        pytest.fail(WHY, pytrace=False)
-    pytest.skip(WHY, allow_module_level=True)
+
+def missing() -> str | None:
+    """Why the browser test cannot run on this machine (None: it can)."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as exc:
+        return f"Playwright is not installed ({exc}): make setup installs it (the dev extra)"
+    if not CHROMIUM.exists():
+        return (f"{CHROMIUM} not found: install Debian's chromium (make setup does, as root), or point "
+                "TLCOURSE_CHROMIUM at a Chromium")
+    return None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _browser_is_here() -> None:
+    """Skip, with the reason, before JupyterLab starts (tests/ci_skips.py: under CI=true, a failure)."""
+    why = missing()
+    if why:
+        pytest.skip(why)
 
 
 def _free_port() -> int:
@@ -82,7 +98,7 @@ def lab():
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
            "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}",
            f"--notebook-dir={work}", f"--LabApp.user_settings_dir={settings}",
-           f"--LabApp.workspaces_dir={work / '.workspaces'}"]  # fmt: skip
+           f"--LabApp.workspaces_dir={work / '.workspaces'}"]
     if os.geteuid() == 0:
         cmd.append("--allow-root")
     log = open(OUT / "jupyterlab.log", "w")  # noqa: SIM115 - closed below
@@ -112,7 +128,9 @@ def lab():
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright.sync_playwright() as p:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROME_ARGS)
         yield b
         b.close()
@@ -165,7 +183,7 @@ def _interactive(name: str) -> bool:
 
 
 NOTEBOOKS = ALL_NOTEBOOKS if os.environ.get("TLCOURSE_BROWSER") == "all" else \
-    [n for n in ALL_NOTEBOOKS if n.startswith("00_") or _interactive(n)]  # fmt: skip
+    [n for n in ALL_NOTEBOOKS if n.startswith("00_") or _interactive(n)]
 
 
 def _widget_reacts(page, name: str, console: list[str]) -> str | None:
@@ -177,7 +195,7 @@ def _widget_reacts(page, name: str, console: list[str]) -> str | None:
     slider = page.locator(".jp-OutputArea-output .widget-slider").first
     text = page.locator(".jp-OutputArea-output .widget-text input[type='text']").first
     source = "\n".join("".join(c["source"]) for c in json.loads((ROOT / "notebooks" / name).read_text())["cells"]
-                       if c["cell_type"] == "code")  # fmt: skip
+                       if c["cell_type"] == "code")
     if not (button.count() or slider.count() or text.count()) and not INTERACTIVE.search(source):
         return None
     if slider.count():  # a slider first: moving it is cheap (a button may start a training run)
@@ -244,7 +262,7 @@ def test_notebook_runs_in_jupyterlab(lab, browser, name):
         not_run = [i for i, c in enumerate(code) if not c.get("execution_count")]
         assert not not_run, f"{name}: code cells {not_run} did not run"
         failed = [(o.get("ename"), o.get("evalue", "")[:200]) for c in code for o in c["outputs"]
-                  if o["output_type"] == "error"]  # fmt: skip
+                  if o["output_type"] == "error"]
         assert not failed, f"{name}: error outputs {failed}"
 
         figures = sum("image/png" in o.get("data", {}) for c in code for o in c["outputs"])
@@ -252,7 +270,7 @@ def test_notebook_runs_in_jupyterlab(lab, browser, name):
         assert shown >= figures, f"{name}: {figures} figures in the outputs, {shown} shown as images"
 
         views = sum("application/vnd.jupyter.widget-view+json" in o.get("data", {})
-                    for c in code for o in c["outputs"])  # fmt: skip
+                    for c in code for o in c["outputs"])
         if views:
             # Progress bars with leave=False are closed when done: their outputs stay in the file but
             # render nothing. So: at least one live widget, none shown as text, no display error.

@@ -16,7 +16,7 @@ def test_a_robust_gain_needs_five_seeds_the_same_sign_and_three_standard_errors(
     assert c.mean == pytest.approx(0.04) and c.std == pytest.approx(math.sqrt(0.00025))
     assert c.se_units == pytest.approx(0.04 / (math.sqrt(0.00025) / math.sqrt(5)))
     assert str(c) == ("fine-tune - scratch: +0.040 +/- 0.016 (range +0.020 to +0.060, 5 seeds; fine-tune higher "
-                      "on 5, lower on 0, 5.7 standard errors): fine-tune beats scratch")  # fmt: skip
+                      "on 5, lower on 0, 5.7 standard errors): fine-tune beats scratch")
     assert claims.robust([0.80] * 5, [0.82, 0.83, 0.84, 0.85, 0.86]).verdict == "B>A"
 
 

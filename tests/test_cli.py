@@ -67,7 +67,7 @@ def small_course(tmp_path, monkeypatch):
     src.mkdir()
     specs = {}
     for asset_id, profiles in (("needed_one", ["smoke"]), ("needed_two", ["smoke", "cpu"]),
-                               ("on_demand", [])):  # fmt: skip
+                               ("on_demand", [])):
         data = asset_id.encode() * 1000
         (src / f"{asset_id}.bin").write_bytes(data)
         specs[asset_id] = {
@@ -75,7 +75,7 @@ def small_course(tmp_path, monkeypatch):
             "files": [{"name": f"{asset_id}.bin", "sha256": hashlib.sha256(data).hexdigest(),
                        "size": len(data)}],
             "sources": [{"kind": "dir", "path": str(src)}],
-        }  # fmt: skip
+        }
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps({"version": 1, "assets": specs}))
     monkeypatch.setattr(tl.assets.manifest, "MANIFEST_PATH", path)
@@ -95,7 +95,7 @@ def test_status_reports_present_missing_and_damaged(small_course, capsys):
     capsys.readouterr()
     assert main(["status"]) == 0
     assert _marks(capsys.readouterr().out) == {"needed_one": "present", "needed_two": "missing",
-                                               "on_demand": "missing"}  # fmt: skip
+                                               "on_demand": "missing"}
     victim = small_course / "needed_one" / "needed_one.bin"
     victim.write_bytes(victim.read_bytes()[:-1])  # truncated in the cache
     assert main(["status"]) == 0
@@ -109,7 +109,7 @@ def test_doctor_names_exactly_the_missing_assets_of_the_profile(small_course, ca
     assert main(["doctor"]) == 1
     problems = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("PROBLEM")]
     assert problems == ["PROBLEM asset needed_two (needed by profile smoke) is missing: "
-                        "python -m tlcourse fetch needed_two"]  # fmt: skip
+                        "python -m tlcourse fetch needed_two"]
     assert main(["fetch", "needed_two"]) == 0
     capsys.readouterr()
     assert main(["doctor"]) == 0
@@ -133,11 +133,11 @@ def test_env_report_lists_present_and_missing_assets(small_course, capsys):
 
 
 @pytest.mark.parametrize("setting", ["cache-is-file", "cache-missing-parent-file", "timeout", "profile",
-                                     "torch-home-is-file", "deadline"])  # fmt: skip
+                                     "torch-home-is-file", "deadline"])
 @pytest.mark.parametrize("command", [["status"], ["doctor"], ["fetch", "photo_chelsea"],
                                      ["bundle", "{tmp}/b.tar"], ["import-bundle", "{tmp}/nope.tar"],
                                      ["fetch", "--all", "--from-dir", "{tmp}"],
-                                     ["build", "--check", "--root", "{tmp}/no-course"]])  # fmt: skip
+                                     ["build", "--check", "--root", "{tmp}/no-course"]])
 def test_no_command_raises_in_a_bad_environment(tmp_path, monkeypatch, capsys, setting, command):
     """Every subcommand, each with one broken setting: an exit code and a message, never an exception."""
     (tmp_path / "afile").write_text("x")
@@ -145,7 +145,7 @@ def test_no_command_raises_in_a_bad_environment(tmp_path, monkeypatch, capsys, s
            "cache-missing-parent-file": ("TLCOURSE_CACHE", str(tmp_path / "afile" / "c")),
            "timeout": ("TLCOURSE_TIMEOUT", "soon"), "deadline": ("TLCOURSE_DEADLINE", "-1"),
            "profile": ("TLCOURSE_PROFILE", "turbo"),
-           "torch-home-is-file": ("TORCH_HOME", str(tmp_path / "afile"))}  # fmt: skip
+           "torch-home-is-file": ("TORCH_HOME", str(tmp_path / "afile"))}
     if setting not in ("cache-is-file", "cache-missing-parent-file"):
         monkeypatch.setenv("TLCOURSE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv(*env[setting])

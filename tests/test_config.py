@@ -49,7 +49,7 @@ def test_overrides_and_typos():
         tl.config("nope")
 
 
-@pytest.mark.parametrize("lesson", sorted(p.stem for p in cfgmod.LESSONS_DIR.glob("*.toml")))
+@pytest.mark.parametrize("lesson", [lesson.name for lesson in tl.lessons.all_lessons()])
 def test_every_lesson_has_same_keys_in_every_profile(lesson):
     """Same code path in every profile: only values differ, never the set of settings."""
     table = cfgmod.lesson_table(lesson)

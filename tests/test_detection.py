@@ -192,7 +192,7 @@ def test_offline_one_thread_makes_and_uses_the_course_assets_without_a_connectio
     env = {k: v for k, v in os.environ.items() if not k.startswith("YOLO_")}
     env.update(TLCOURSE_CACHE=str(cache), HOME=str(tmp_path), TLCOURSE_THREADS="1")
     proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, cwd=tmp_path, capture_output=True,
-                          text=True, timeout=600)  # fmt: skip
+                          text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["attempts"] == [], f"ultralytics tried the network: {result['attempts']}"

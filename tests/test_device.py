@@ -25,7 +25,7 @@ def test_seed_everything_repeats_random_streams():
 
 @pytest.mark.parametrize(("cuda", "mps", "expected"), [
     (True, True, "cuda"), (True, False, "cuda"), (False, True, "mps"), (False, False, "cpu"),
-])  # fmt: skip
+])
 def test_torch_device_prefers_cuda_then_mps_then_cpu(monkeypatch, cuda, mps, expected):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)

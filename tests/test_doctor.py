@@ -9,12 +9,13 @@ import time
 from pathlib import Path
 
 from tlcourse import doctor
+from tlcourse.lessons import all_lessons
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_lesson_has_its_steps():
-    lessons = sorted(p.stem for p in (ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+    lessons = [lesson.stem for lesson in all_lessons()]
     assert sorted(doctor.LESSONS) == lessons, "a lesson without a smoke step (or a step for no lesson)"
     assert {n for needs in doctor.LESSONS.values() for n in needs} == set(doctor.STEPS)
 
@@ -36,11 +37,11 @@ def test_smoke_names_the_lessons_a_broken_framework_stops(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(shadow.parent), str(ROOT)])}
     start = time.perf_counter()
     run = subprocess.run([sys.executable, "-m", "tlcourse", "doctor", "--smoke"], capture_output=True,
-                         text=True, env=env, timeout=300)  # fmt: skip
+                         text=True, env=env, timeout=300)
     took = time.perf_counter() - start
     assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-2000:]
     lines = {(ln.split()[1] if ln.startswith("ready") else ln.split()[2]): ln
-             for ln in run.stdout.splitlines() if ln.startswith(("ready ", "NOT READY "))}  # fmt: skip
+             for ln in run.stdout.splitlines() if ln.startswith(("ready ", "NOT READY "))}
     assert set(lines) == set(doctor.LESSONS), run.stdout
     for lesson in ("02_feature_extraction", "03_fine_tuning", "06_lstm_forecasting", "08_interview_prep"):
         assert lines[lesson].startswith(f"NOT READY  {lesson}"), lines[lesson]

@@ -54,6 +54,16 @@ def test_digits_share_one_pool_without_overlap(photos):
     assert p.source["test"].x.shape == (300, 16, 16, 3) and p.classes == [str(d) for d in range(10)]
 
 
+def test_splits_are_not_sorted_by_class(pair):
+    # A figure that shows "the first n images" of a split must see every class, not the first few.
+    for dom in (pair.source, pair.target):
+        for split in domains.SPLITS:
+            y = dom[split].y
+            first_half = set(y[: len(y) // 2].tolist())
+            assert len(first_half) > 5, f"{split}: its first half holds only the classes {sorted(first_half)}"
+            assert (np.diff(y) != 0).sum() > 2 * 9, f"{split} is (nearly) sorted by class: {y.tolist()}"
+
+
 def test_deterministic_in_seed(photos, pair):
     again = domains.domain_pair("fashion_mnist", SMALL, seed=7, photos=photos)
     other = domains.domain_pair("fashion_mnist", SMALL, seed=8, photos=photos)

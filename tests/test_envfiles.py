@@ -109,9 +109,38 @@ def test_tf_cpu_extra_picks_the_tensorflow_that_has_a_wheel_there():
             "tensorflow" if plat.key == "macos" else "tensorflow-cpu"], plat.label
 
 
+def pair_problems(torch_range: str, torch_pin: str, declared: str) -> list[str]:
+    """Where pyproject's torch range or the locked torch disagree with the torch requirement that
+    torchvision declares (``declared``, a specifier set such as ``==2.14.0`` or ``>=2.14.0``)."""
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    wanted, allowed = SpecifierSet(declared), SpecifierSet(torch_range)
+    lowest = [Version(s.version) for s in allowed if s.operator in (">=", "==", "~=")]
+    problems = []
+    if Version(torch_pin) not in wanted:
+        problems.append(f"the lock pins torch {torch_pin}; torchvision requires torch{declared}")
+    if not lowest or Version(str(max(lowest))) not in wanted:
+        problems.append(f"pyproject allows torch{torch_range}; torchvision requires torch{declared}")
+    return problems
+
+
 def test_torch_and_torchvision_are_a_matching_pair():
+    """The torchvision the lock pins says which torch it works with; pyproject and the lock keep to it."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
     pip = pyproject_reqs()
-    assert pip["torch"] == ">=2.14,<2.15" and pip["torchvision"] == ">=0.29,<0.30"
+    _, pins = _lock().parse((ROOT / "constraints.txt").read_text())
+    assert metadata.version("torchvision") == pins["torchvision"], "run `make setup`: torchvision is not the locked one"
+    declared = next(str(r.specifier) for r in map(Requirement, metadata.requires("torchvision") or [])
+                    if r.name == "torch")
+    assert pair_problems(pip["torch"], pins["torch"], declared) == []
+    # what it catches: a torch range below what torchvision needs, and a lock that pins another torch
+    assert len(pair_problems(">=2.13,<2.14", "2.13.1", ">=2.14.0")) == 2
+    assert pair_problems(">=2.14,<2.15", "2.14.1", "==2.14.0") == [
+        "the lock pins torch 2.14.1; torchvision requires torch==2.14.0"]
 
 
 # constraints.txt: the lock of exact tested versions (scripts/lock.py, `make lock`).

@@ -12,16 +12,18 @@ from pathlib import Path
 
 import pytest
 
+from tlcourse.lessons import all_lessons
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def committed_notebooks() -> list[Path]:
     if shutil.which("git") and (ROOT / ".git").exists():
         out = subprocess.run(["git", "ls-files", "*.ipynb"], cwd=ROOT, capture_output=True,
-                             text=True, check=True).stdout.split()  # fmt: skip
+                             text=True, check=True).stdout.split()
         if out:
             return [ROOT / p for p in out]
-    return sorted(ROOT.glob("notebooks/*.ipynb")) + sorted(ROOT.glob("solutions/*.ipynb"))
+    return [path for lesson in all_lessons() for path in (lesson.student(), lesson.solution())]
 
 
 def problems(nb: dict) -> list[str]:
@@ -66,6 +68,25 @@ def test_ruff_passes():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_no_formatter_comments(tmp_path, monkeypatch):
+    """No formatter runs (CONTRIBUTING.md): `make lint` refuses a new `# fmt:` comment (scripts/lint_fmt.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lint_fmt", ROOT / "scripts" / "lint_fmt.py")
+    lint_fmt = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lint_fmt)
+    assert lint_fmt.problems() == []
+    (tmp_path / "tlcourse").mkdir()
+    (tmp_path / "conftest.py").write_text("")
+    (tmp_path / "tlcourse" / "x.py").write_text('s = "# fmt: skip is text here"\nx = [1]  # fmt: skip\n# fmt: off\n')
+    (tmp_path / "tlcourse" / "old.py").write_text("x = 1\n")
+    monkeypatch.setattr(lint_fmt, "CARRY", {"tlcourse/old.py": "why"})
+    assert lint_fmt.problems(tmp_path) == [
+        "tlcourse/old.py: no '# fmt:' comment left: take it off CARRY in scripts/lint_fmt.py",
+        "tlcourse/x.py:2: '# fmt:' comment, but no formatter runs (CONTRIBUTING.md, Formatting)",
+        "tlcourse/x.py:3: '# fmt:' comment, but no formatter runs (CONTRIBUTING.md, Formatting)"]
+
+
 def test_ruff_is_pinned_exactly_and_installed_at_the_pin():
     dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
     pins = [r for r in dev if re.match(r"ruff\b", r)]
@@ -77,16 +98,16 @@ def test_ruff_is_pinned_exactly_and_installed_at_the_pin():
 def lint_notebook(path: str, *cells: str) -> str:
     """Ruff's findings for a notebook with these code cells, as if it were at ``path``."""
     nb = {"cells": [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-                     "source": c} for c in cells], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
+                     "source": c} for c in cells], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     proc = subprocess.run([ruff_exe(), "check", "--output-format", "concise", "--stdin-filename", path],
-                          input=json.dumps(nb), cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+                          input=json.dumps(nb), cwd=ROOT, capture_output=True, text=True)
     return proc.stdout
 
 
 @pytest.mark.parametrize("folder", ["notebooks", "solutions"])
 def test_lesson_lint_is_real_but_fits_notebook_style(folder):
     style = ["import torch\nx = torch.zeros(2)", "import json\nshow = lambda v: json.dumps(v)\n"
-             "def pairs(a, b):\n    return list(zip(a, b))\nshow(pairs([x], [1]))"]  # fmt: skip
+             "def pairs(a, b):\n    return list(zip(a, b))\nshow(pairs([x], [1]))"]
     assert "Found" not in lint_notebook(f"{folder}/99_probe.ipynb", *style), "notebook style flagged"
     bugs = lint_notebook(f"{folder}/99_probe.ipynb", "import os\nprint(f'no placeholder')")
     assert "F401" in bugs and "F541" in bugs, f"ruff does not lint {folder}/: {bugs}"
@@ -97,7 +118,7 @@ def test_every_notebook_is_valid_nbformat():
     import nbformat
 
     bad = []
-    for path in sorted([*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("solutions/*.ipynb")]):
+    for path in committed_notebooks():
         try:
             nbformat.validate(nbformat.reads(path.read_text(), as_version=nbformat.NO_CONVERT))
         except nbformat.ValidationError as err:

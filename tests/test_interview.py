@@ -30,7 +30,7 @@ def quiz_data():
 def _cells(path):
     nb = json.loads(path.read_text())
     return [(c["cell_type"], "".join(c["source"]) if isinstance(c["source"], list) else c["source"])
-            for c in nb["cells"]]  # fmt: skip
+            for c in nb["cells"]]
 
 
 def _jupyterlab_anchors(path):
@@ -72,7 +72,7 @@ def test_shipped_bank_and_quiz_validate():
     (lambda q: q.update(evidence=[{"lesson": "03_fine_tuning", "key": "fe_test"}]), "label"),
     (lambda q: q.update(evidence=[{"lesson": "99_x", "key": "k", "label": "l"}]), "not a notebook"),
     (lambda q: q.update(template={"problem": "x" * 30}), "only 'system design'"),
-])  # fmt: skip
+])
 def test_bank_validator_rejects(bank_data, change, message):
     data = copy.deepcopy(bank_data)
     change(data[3])
@@ -84,7 +84,7 @@ def test_bank_validator_rejects(bank_data, change, message):
     (lambda q: q["template"].pop("serving"), "exactly the parts"),
     (lambda q: q["template"].update(metrics="short"), "too short"),
     (lambda q: q.update(rubric=["one", "two"]), "rubric"),
-])  # fmt: skip
+])
 def test_bank_validator_rejects_bad_design_answers(bank_data, change, message):
     data = copy.deepcopy(bank_data)
     design = next(q for q in data if q["topic"] == "system design")
@@ -106,7 +106,7 @@ def test_bank_validator_rejects_duplicate_ids(bank_data):
     ("1. Definitions first (Pan & Yang 2010)", "1.-Definitions-first-(Pan-&-Yang-2010)"),
     ('What "unfreeze the top N blocks" means', 'What-"unfreeze-the-top-N-blocks"-means'),
     ("A *small* [link](x.ipynb) test", "A-small-link-test"),
-])  # fmt: skip
+])
 def test_anchor_is_jupyterlabs_heading_id(heading, anchor):
     assert iv.anchor(heading) == anchor
 
@@ -165,7 +165,7 @@ def test_sync_lessons_rewrites_a_changed_answer_and_rejects_a_missing_block(tmp_
     bank = iv.load_bank()
     q = next(q for q in bank if "03_fine_tuning" in q.asked_in)
     changed = [iv.Question(**{**q.__dict__, "answer": "A changed answer, long enough to be one."})
-               if b.id == q.id else b for b in bank]  # fmt: skip
+               if b.id == q.id else b for b in bank]
     assert iv.sync_lessons(sol, changed, check=True) == ["03_fine_tuning.ipynb"]
     assert iv.sync_lessons(sol, changed) == ["03_fine_tuning.ipynb"]
     assert "A changed answer, long enough" in (sol / "03_fine_tuning.ipynb").read_text()
@@ -198,7 +198,7 @@ def test_every_evidence_key_is_in_the_ledgers_cpu_profile():
 
     data = ledger.load()
     missing = [(q.id, e.lesson, e.key) for q in iv.load_bank() for e in q.evidence
-               if iv.course_number(e, "cpu", data) is None]  # fmt: skip
+               if iv.course_number(e, "cpu", data) is None]
     assert not missing, f"evidence keys the ledger does not have: {missing}"
 
 
@@ -255,7 +255,7 @@ def test_sheet_and_export(tmp_path):
     (lambda q: q.update(options=q["options"][:1]), "2 to 26"),
     (lambda q: q.update(topic=""), "topic"),
     (lambda q: q["options"][0].update(correct="yes"), "true or false"),
-])  # fmt: skip
+])
 def test_quiz_validator_rejects(quiz_data, change, message):
     data = copy.deepcopy(quiz_data)
     change(data[2])
@@ -407,11 +407,14 @@ def test_drill_clock_runs_from_start_to_submit(capsys):
     drill.submit(None, lambda a: None, "hint")  # not attempted: the clock keeps running
     assert drill.seconds is None
     now[0] = 400.0
-    assert drill.submit(1, lambda a: None, "hint")
+    assert drill.submit(1, lambda a: None, "hint") is None  # a cell ending with it echoes nothing
     assert drill.seconds == 300.0 and "time: 300 s of 300 (within" in capsys.readouterr().out
     assert drill.progress.drill_seconds == {"D": 300.0}
+    drill.start()
+    now[0] = 500.0
     with pytest.raises(AssertionError, match="wrong"):
         drill.submit(1, lambda a: "wrong", "hint")
+    assert drill.progress.drill_seconds == {"D": 300.0}  # a wrong answer's time is not kept
 
 
 def test_lesson08_drills_start_the_clock_in_a_separate_cell():
@@ -452,18 +455,18 @@ def test_drill_replaced_head():
     good = copy.deepcopy(model)
     good.requires_grad_(False)
     good.classifier[1] = nn.Linear(good.last_channel, 5)
-    assert drills.replaced_head(good, 5, ref) is None
+    assert drills.replaced_head(5, ref)(good) is None
     unfrozen = copy.deepcopy(model)
     unfrozen.classifier[1] = nn.Linear(unfrozen.last_channel, 5)
-    assert "still train" in drills.replaced_head(unfrozen, 5, ref)
+    assert "still train" in drills.replaced_head(5, ref)(unfrozen)
     frozen_head = copy.deepcopy(good)
     frozen_head.requires_grad_(False)
-    assert "head is frozen" in drills.replaced_head(frozen_head, 5, ref)
-    assert "has 5 outputs" in drills.replaced_head(good, 7, ref)
+    assert "head is frozen" in drills.replaced_head(5, ref)(frozen_head)
+    assert "has 5 outputs" in drills.replaced_head(7, ref)(good)
     changed = copy.deepcopy(good)
     with __import__("torch").no_grad():
         changed.features[0][0].weight.add_(1.0)
-    assert "changed" in drills.replaced_head(changed, 5, ref)
+    assert "changed" in drills.replaced_head(5, ref)(changed)
 
 
 def _llrd(blocks, head, decay=0.8, wd=0.01):
@@ -481,7 +484,7 @@ def test_drill_llrd_groups():
 
     blocks = [nn.Sequential(nn.Conv2d(3, 3, 1), nn.BatchNorm2d(3)) for _ in range(4)]
     head = nn.Linear(3, 2)
-    check = lambda g: drills.llrd_groups(g, blocks, head, 1e-3, 1e-4, 0.8, 0.01)  # noqa: E731
+    check = drills.llrd_groups(blocks, head, 1e-3, 1e-4, 0.8, 0.01)
     assert check(_llrd(blocks, head)) is None
     assert "expected 5.12e-05" in check(_llrd(blocks, head, decay=0.5))
     assert "bias or normalisation" in check([{**g, "weight_decay": 0.01} for g in _llrd(blocks, head)])
@@ -502,7 +505,7 @@ def _keras_pair():
         keras.layers.BatchNormalization(name="b1"), keras.layers.Conv2D(4, 3, name="c2"),
         keras.layers.BatchNormalization(name="b2"), keras.layers.Conv2D(4, 3, name="c3"),
         keras.layers.BatchNormalization(name="b3"), keras.layers.GlobalAveragePooling2D(),
-    ])  # fmt: skip
+    ])
     model = keras.Sequential([base, keras.layers.Dense(3)])
     base.trainable = False
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
@@ -511,30 +514,42 @@ def _keras_pair():
 
 def test_drill_keras_two_stage_counts_convolution_layers():
     keras, base, model = _keras_pair()
-    assert "c2 should be trainable" in drills.keras_two_stage(model, base, 2, 1e-3)
+    assert "c2 should be trainable" in drills.keras_two_stage(base, 2, 1e-3)(model)
     base.trainable = True
     for layer in base.layers:
         layer.trainable = layer.name in ("c3", "b3")  # the old "top 2 weighted layers": a conv and its BN
-    assert "c2 should be trainable" in drills.keras_two_stage(model, base, 2, 1e-3)
+    assert "c2 should be trainable" in drills.keras_two_stage(base, 2, 1e-3)(model)
     base.get_layer("c2").trainable = True
-    assert "b3 is trainable" in drills.keras_two_stage(model, base, 2, 1e-3)
+    assert "b3 is trainable" in drills.keras_two_stage(base, 2, 1e-3)(model)
     base.get_layer("b3").trainable = False
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
-    assert "10x less" in drills.keras_two_stage(model, base, 2, 1e-3)
+    assert "10x less" in drills.keras_two_stage(base, 2, 1e-3)(model)
     model.compile(keras.optimizers.Adam(1e-4), "sparse_categorical_crossentropy")
-    assert drills.keras_two_stage(model, base, 2, 1e-3) is None
+    assert drills.keras_two_stage(base, 2, 1e-3)(model) is None
     base.get_layer("c1").trainable = True
-    assert "c1 should be frozen" in drills.keras_two_stage(model, base, 2, 1e-3)
+    assert "c1 should be frozen" in drills.keras_two_stage(base, 2, 1e-3)(model)
+
+
+def test_parameter_count_of_lesson_00():
+    from torch import nn
+
+    model = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1))  # 8 + 3 parameters
+    model[0].requires_grad_(False)
+    check = drills.parameter_count(model)
+    assert check(11) is None
+    assert "only the trainable" in check(3)
+    assert "is not the total" in check(10)
+    assert "whole number" in check(11.0) and "whole number" in check(True)
 
 
 def test_decision_report_choice():
     table = {"a": {"val": 0.80, "test": 0.70}, "b": {"val": 0.75, "test": 0.78}}
-    assert drills.report_choice(("a", 0.70), table) is None
-    assert "best *test*" in drills.report_choice(("b", 0.78), table)
-    assert "report the chosen option's test accuracy" in drills.report_choice(("a", 0.80), table)
-    assert "validation accuracy" in drills.report_choice(("b", 0.70), {**table, "b": {"val": 0.7, "test": 0.7}})
-    assert "tuple" in drills.report_choice("a", table)
-    assert "not one of" in drills.report_choice(("c", 0.1), table)
+    assert drills.report_choice(table)(("a", 0.70)) is None
+    assert "best *test*" in drills.report_choice(table)(("b", 0.78))
+    assert "report the chosen option's test accuracy" in drills.report_choice(table)(("a", 0.80))
+    assert "validation accuracy" in drills.report_choice({**table, "b": {"val": 0.7, "test": 0.7}})(("b", 0.70))
+    assert "tuple" in drills.report_choice(table)("a")
+    assert "not one of" in drills.report_choice(table)(("c", 0.1))
 
 
 def _bug_scripts():
@@ -548,17 +563,17 @@ def _bug_scripts():
         if kind == "code" and re.search(r"^def (buggy_|fit_head|build|pick|classify)", src, re.M):
             body = src.split("\nbug")[0] if "\nbug" in src else src
             body = "\n".join(ln for ln in body.splitlines()
-                             if not ln.startswith(("# ", "assert", "bug", "print", "checkpoints =")))  # fmt: skip
+                             if not ln.startswith(("# ", "assert", "bug", "print", "checkpoints =")))
             exec(body, ns)  # noqa: S102 - the course's own notebook
     return ns
 
 
 @pytest.mark.parametrize("check, buggy, fixed, message", [
-    (drills.bug_batchnorm, "buggy_fit_head", "fit_head", "BatchNorm running statistics moved"),
-    (drills.bug_optimizer, "buggy_build", "build", "never trains"),
-    (drills.bug_selection, "buggy_pick", "pick", "best *test*"),
-    (drills.bug_tokenizer, "buggy_classify", "classify", "same checkpoint"),
-])  # fmt: skip
+    (drills.bug_batchnorm(), "buggy_fit_head", "fit_head", "BatchNorm running statistics moved"),
+    (drills.bug_optimizer(), "buggy_build", "build", "never trains"),
+    (drills.bug_selection(), "buggy_pick", "pick", "best *test*"),
+    (drills.bug_tokenizer(), "buggy_classify", "classify", "same checkpoint"),
+])
 def test_find_the_bug_drills_catch_the_bug_pass_the_fix_and_are_fast(check, buggy, fixed, message):
     ns = _bug_scripts()
     started = time.perf_counter()
@@ -581,16 +596,16 @@ def test_bug_optimizer_rejects_frozen_parameters_in_the_optimizer():
         model.fc = nn.Linear(model.fc.in_features, n)
         return model, torch.optim.Adam(model.parameters())
 
-    assert "frozen parameters" in drills.bug_optimizer(leaky)
-    assert "only the new head should be trainable" in drills.bug_optimizer(unfrozen)
+    assert "frozen parameters" in drills.bug_optimizer()(leaky)
+    assert "only the new head should be trainable" in drills.bug_optimizer()(unfrozen)
 
 
 def test_from_scratch_grad_reverse():
     import torch
 
-    assert drills.grad_reverse(drills.reference_grad_reverse) is None
-    assert "identity" in drills.grad_reverse(lambda x, lam: x * 2)
-    assert "-lambda" in drills.grad_reverse(lambda x, lam: x)  # forgot to reverse
+    assert drills.grad_reverse()(drills.reference_grad_reverse) is None
+    assert "identity" in drills.grad_reverse()(lambda x, lam: x * 2)
+    assert "-lambda" in drills.grad_reverse()(lambda x, lam: x)  # forgot to reverse
 
     class Scaled(torch.autograd.Function):
         @staticmethod
@@ -601,11 +616,11 @@ def test_from_scratch_grad_reverse():
         def backward(ctx, g):
             return -g, None  # ignores lambda
 
-    assert "-lambda" in drills.grad_reverse(lambda x, lam: Scaled.apply(x, lam))
+    assert "-lambda" in drills.grad_reverse()(lambda x, lam: Scaled.apply(x, lam))
 
 
 def test_from_scratch_coral():
-    assert drills.coral_loss(drills.reference_coral_loss) is None
+    assert drills.coral_loss()(drills.reference_coral_loss) is None
 
     def biased(fs, ft):
         cov = lambda x: (x - x.mean(0)).T @ (x - x.mean(0)) / len(x)  # noqa: E731
@@ -615,9 +630,9 @@ def test_from_scratch_coral():
         cov = lambda x: x.T @ x / (len(x) - 1)  # noqa: E731
         return ((cov(fs) - cov(ft)) ** 2).sum() / (4 * fs.shape[1] ** 2)
 
-    assert "divide by n - 1" in drills.coral_loss(biased)
-    assert "the formula gives" in drills.coral_loss(uncentred)
-    assert "scalar" in drills.coral_loss(lambda fs, ft: fs.mean(0))
+    assert "divide by n - 1" in drills.coral_loss()(biased)
+    assert "the formula gives" in drills.coral_loss()(uncentred)
+    assert "scalar" in drills.coral_loss()(lambda fs, ft: fs.mean(0))
 
 
 def test_from_scratch_lora():
@@ -625,7 +640,7 @@ def test_from_scratch_lora():
     from torch import nn
 
     ref = drills.reference_lora_class()
-    assert drills.lora_layer(ref) is None
+    assert drills.lora_layer()(ref) is None
 
     class NoScale(ref):
         def forward(self, x):
@@ -641,10 +656,10 @@ def test_from_scratch_lora():
             super().__init__(base, r, alpha)
             base.requires_grad_(True)
 
-    assert "alpha / r" in drills.lora_layer(NoScale)
-    assert "start B at zero" in drills.lora_layer(RandomB)
-    assert "only A and B may train" in drills.lora_layer(BaseTrains)
-    assert "give the class" in drills.lora_layer(ref(nn.Linear(2, 2), 1, 1.0))
+    assert "alpha / r" in drills.lora_layer()(NoScale)
+    assert "start B at zero" in drills.lora_layer()(RandomB)
+    assert "only A and B may train" in drills.lora_layer()(BaseTrains)
+    assert "give the class" in drills.lora_layer()(ref(nn.Linear(2, 2), 1, 1.0))
 
 
 def test_ledger_record_keeps_a_learners_number_in_the_workspace(tmp_path, monkeypatch):

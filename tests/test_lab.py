@@ -27,6 +27,8 @@ from typing import Any
 import nbformat
 import pytest
 
+from tlcourse.lessons import all_lessons
+
 ROOT = Path(__file__).resolve().parent.parent
 LESSON = "00_start_here.ipynb"
 STUB = "n_params = None  # your expression here"
@@ -53,7 +55,7 @@ class Lab:
     def call(self, method: str, path: str, body: Any = None, timeout: float = 30) -> Any:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.base + path, data=data, method=method, headers={
-            "Authorization": f"token {self.token}", "Content-Type": "application/json"})  # fmt: skip
+            "Authorization": f"token {self.token}", "Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             raw = resp.read()
         return json.loads(raw) if raw and resp.headers.get_content_type() == "application/json" else raw
@@ -68,11 +70,11 @@ class Lab:
             if cell["cell_type"] == "code" and STUB in cell["source"]:
                 cell["source"] = cell["source"].replace(STUB, ANSWER)  # the learner answers
         session = self.call("POST", "/api/sessions", {
-            "path": path, "name": path, "type": "notebook", "kernel": {"name": "python3"}})  # fmt: skip
+            "path": path, "name": path, "type": "notebook", "kernel": {"name": "python3"}})
         kernel, sid = session["kernel"]["id"], uuid.uuid4().hex
         conn = websocket.create_connection(
             f"ws://{self.base[7:]}/api/kernels/{kernel}/channels?session_id={sid}",
-            header=[f"Authorization: token {self.token}"], timeout=300)  # fmt: skip
+            header=[f"Authorization: token {self.token}"], timeout=300)
         try:
             for count, cell in enumerate((c for c in nb["cells"] if c["cell_type"] == "code"), 1):
                 cell["outputs"], cell["execution_count"] = execute(conn, sid, cell["source"]), count
@@ -93,7 +95,7 @@ def execute(conn: Any, session: str, code: str) -> list[dict[str, Any]]:
         "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
         "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
                     "allow_stdin": False, "stop_on_error": True},
-    }))  # fmt: skip
+    }))
     outputs: list[dict[str, Any]] = []
     reply, idle = None, False
     while reply is None or not idle:
@@ -143,7 +145,7 @@ def make_lab(workspace: Path, runtime: Path) -> Iterator[Lab]:
     proc = subprocess.Popen(
         ["make", "-s", "-o", "setup", "lab", f"VENV={sys.prefix}", f"WORKSPACE={workspace}", f"LAB_ARGS={lab_args}"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+    )
     lab = Lab(port, token, proc)
     try:
         deadline = time.monotonic() + 240
@@ -175,7 +177,7 @@ def test_saved_answers_survive_a_restart_of_make_lab(tmp_path):
     try:
         with make_lab(workspace, tmp_path) as lab:
             names = {item["name"] for item in lab.call("GET", "/api/contents")["content"]}
-            expected = {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
+            expected = {lesson.student().name for lesson in all_lessons()}
             assert expected <= names, f"the workspace lists {names}, expected the lessons {expected}"
             assert b"JupyterLab" in lab.call("GET", "/lab")
             ran = lab.run_all_and_save(LESSON)

@@ -8,7 +8,8 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
-import filelock  # noqa: F401  (imported before forking: the children only take the lock)
+import numpy as np
+import pandas as pd
 import pytest
 
 from tlcourse import ledger
@@ -16,12 +17,12 @@ from tlcourse import ledger
 
 def run(seconds: float, **values: float) -> dict:
     return {"seconds": seconds, "date": "2026-12-01 07:00 UTC", "machine": "test", "threads": "2",
-            "load_start": 0.1, "load_end": 0.2, "values": values}  # fmt: skip
+            "load_start": 0.1, "load_end": 0.2, "values": values}
 
 
 def merge(data: dict, seed: int, r: dict, code: str = "c1", notebook: str = "03_x") -> str | None:
     return ledger.merge_run(data, profile="cpu", notebook=notebook, lesson="x", code=code,
-                            seed=seed, run=r)  # fmt: skip
+                            seed=seed, run=r)
 
 
 def test_stats_use_the_sample_standard_deviation():
@@ -105,6 +106,26 @@ def test_table_records_checks_and_shows_the_ledger(tmp_path, monkeypatch):
         ledger.table(cfg, {"acc": 3.5}, path=path)
 
 
+def test_spread_shows_the_ledger_under_the_lessons_own_row_labels_and_records_nothing(tmp_path, monkeypatch):
+    """What lessons 06 (ledger_spread) and 07 (ledger_cell) rendered by hand: the ledger's columns for
+    their own table's rows."""
+    path, rec = tmp_path / "results.json", tmp_path / "record.jsonl"
+    with ledger.locked(path) as data:
+        for seed, acc in zip((42, 43, 44), (0.70, 0.72, 0.74), strict=True):
+            merge(data, seed, run(60, acc=acc, f1=0.5))
+    monkeypatch.setenv("TLCOURSE_RECORD", str(rec))
+    cfg = SimpleNamespace(profile="cpu", lesson="x", seed=42)
+    frame = ledger.spread(cfg, {("24 h", "scratch"): "acc", ("24 h", "frozen"): "nope"}, path=path)
+    assert list(frame.columns) == ["ledger mean", "std", "min", "max", "seeds"]
+    assert frame.loc[("24 h", "scratch")].tolist() == pytest.approx([0.72, 0.02, 0.70, 0.74, 3])
+    assert frame.loc[("24 h", "frozen"), "seeds"] == 0 and np.isnan(frame.loc[("24 h", "frozen"), "ledger mean"])
+    plain = ledger.spread(cfg, ["f1", "acc"], path=path)
+    assert list(plain.index) == ["f1", "acc"] and plain.loc["f1", "std"] == 0.0
+    assert not rec.exists()  # read only: nothing recorded
+    ours = pd.DataFrame({"val": [0.1, 0.2]}, index=pd.MultiIndex.from_tuples([("24 h", "scratch"), ("24 h", "frozen")]))
+    assert ours.join(frame).loc[("24 h", "scratch"), "ledger mean"] == pytest.approx(0.72)
+
+
 def test_record_appends_one_json_line_per_number(tmp_path, monkeypatch):
     target = tmp_path / "rec.jsonl"
     monkeypatch.setenv("TLCOURSE_RECORD", str(target))
@@ -113,7 +134,7 @@ def test_record_appends_one_json_line_per_number(tmp_path, monkeypatch):
     ledger.record(cfg, "f1", 0.25, quiet=True)
     lines = [json.loads(x) for x in target.read_text().splitlines()]
     assert lines == [{"lesson": "x", "profile": "cpu", "seed": 43, "key": "acc", "value": 0.5},
-                     {"lesson": "x", "profile": "cpu", "seed": 43, "key": "f1", "value": 0.25}]  # fmt: skip
+                     {"lesson": "x", "profile": "cpu", "seed": 43, "key": "f1", "value": 0.25}]
     with pytest.raises(ValueError, match="finite"):
         ledger.record(cfg, "acc", float("nan"))
 
@@ -165,7 +186,7 @@ def test_check_compares_in_any_profile_from_three_seeds(tmp_path, capsys):
     with ledger.locked(path) as data:
         for seed, acc in ((42, 0.5), (43, 0.52)):
             ledger.merge_run(data, profile="smoke", notebook="03_x", lesson="x", code="c", seed=seed,
-                             run=run(1, acc=acc))  # fmt: skip
+                             run=run(1, acc=acc))
     assert ledger.check(cfg, "acc", 0.5, path=path) is False
     assert "has 2 seed(s) for the smoke profile, fewer than 3" in capsys.readouterr().out
     with ledger.locked(path) as data:
@@ -231,7 +252,7 @@ def test_claim_asserts_nothing_with_too_few_seeds(tmp_path, capsys):
 
 GOOD_ENTRY = {"lesson": "x", "code": "c", "runs": {"42": {"seconds": 1.0, "values": {"acc": 0.5}}},
               "summary": {"seconds": {"mean": 1.0, "min": 1.0, "max": 1.0, "n": 1},
-                          "values": {"acc": {"mean": 0.5, "std": 0.0, "min": 0.5, "max": 0.5, "n": 1}}}}  # fmt: skip
+                          "values": {"acc": {"mean": 0.5, "std": 0.0, "min": 0.5, "max": 0.5, "n": 1}}}}
 
 
 def damaged(old: str, new: str) -> str:
@@ -258,13 +279,13 @@ def damaged(old: str, new: str) -> str:
     (damaged('"42"', '"latest"'),
      "'latest' is not a seed"),
     ("{not json", "is not valid JSON"),
-])  # fmt: skip
+])
 def test_a_damaged_ledger_is_refused_with_the_field_and_what_to_do(tmp_path, damage, message):
     path = tmp_path / "results.json"
     path.write_text(damage)
     cfg = SimpleNamespace(profile="cpu", lesson="x", seed=42)
     for call in (lambda: ledger.load(path), lambda: ledger.check(cfg, "acc", 1e9, path=path),
-                 lambda: ledger.seconds("03_x", "cpu", path)):  # fmt: skip
+                 lambda: ledger.seconds("03_x", "cpu", path)):
         with pytest.raises(ledger.LedgerError) as err:
             call()
         assert message in str(err.value) and str(path) in str(err.value)
@@ -284,7 +305,7 @@ def test_a_failed_write_leaves_the_old_ledger_and_no_temporary_file(tmp_path, mo
     with pytest.raises(OSError, match="No space left"), ledger.locked(path) as data:
         merge(data, 43, run(1, acc=0.6))
     assert path.read_text() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "results.json.lock"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]  # no temporary file, no lock file
 
 
 def test_the_ledgers_temporary_files_are_git_ignored():

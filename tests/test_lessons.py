@@ -3,26 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from lesson_helpers import SIZES, registry_at
 
 from tlcourse import lessons
 from tlcourse.profiles import PROFILES
-
-SIZES = "[common]\nseed = 42\n[smoke]\nepochs = 1\n[cpu]\nepochs = 3\n[full]\nepochs = 9\n"
-
-
-def registry_at(tmp_path, monkeypatch, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        (tmp_path / f"{name}.toml").write_text(text)
-    monkeypatch.setattr(lessons, "FOLDER", tmp_path)
-    monkeypatch.setattr("tlcourse.profiles.LESSONS_DIR", tmp_path)
-    lessons._all.cache_clear()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    lessons._all.cache_clear()
-    yield
-    lessons._all.cache_clear()
 
 
 def test_every_lesson_file_is_a_registered_lesson_with_its_notebooks():
@@ -31,6 +15,11 @@ def test_every_lesson_file_is_a_registered_lesson_with_its_notebooks():
     assert len(found) == len(list(lessons.FOLDER.glob("*.toml")))
     for lesson in found:
         assert lesson.solution().is_file() and lesson.student().is_file(), lesson
+    # the one glob of lesson notebooks outside the registry: no notebook the registry does not know
+    stems = {lesson.stem for lesson in found}
+    for folder in ("solutions", "notebooks"):
+        strays = sorted(p.name for p in (lessons.ROOT / folder).glob("*.ipynb") if p.stem not in stems)
+        assert not strays, f"{folder}/ holds notebooks no TOML of tlcourse/lessons/ registers: {strays}"
         assert set(lesson.claims_profiles) <= set(PROFILES)
     assert lessons.after(found[-1]) is None and lessons.after(found[0]) == found[1]
 
@@ -46,7 +35,7 @@ def test_get_by_number_name_or_stem_and_a_clear_error_otherwise():
 def test_claims_hold_in_the_claims_profiles_with_default_parameters_only(tmp_path, monkeypatch):
     registry_at(tmp_path, monkeypatch, {"demo": SIZES + '[lesson]\nnumber = "00"\ntitle = "Demo"\n'
                                         'claims_profiles = ["cpu"]\nchecks = ""\n[lesson.defaults]\n'
-                                        'DATASET = "digits"\nSIZES = [1, 2]\n'})  # fmt: skip
+                                        'DATASET = "digits"\nSIZES = [1, 2]\n'})
     demo = lessons.get("demo")
     cpu, smoke = demo.config("cpu"), demo.config("smoke")
     assert demo.claims(cpu, DATASET="digits", SIZES=(1, 2), EPOCHS=3)
@@ -69,7 +58,7 @@ def test_claims_hold_in_the_claims_profiles_with_default_parameters_only(tmp_pat
     ('[lesson]\nnumber = "05"\ntitle = "t"\nclaims_profiles = ["gpu"]\n', "claims_profiles = \\['gpu'\\]"),
     ('[lesson]\nnumber = "05"\ntitle = "t"\nchecks = "nope"\n', "no tlcourse/checks/nope.py"),
     ('[lesson]\nnumber = "05"\ntitle = "t"\nowner = "x"\n', "unknown \\[lesson\\] key\\(s\\) owner"),
-])  # fmt: skip
+])
 def test_a_damaged_lesson_table_is_one_clear_error_naming_the_file(tmp_path, monkeypatch, block, said):
     registry_at(tmp_path, monkeypatch, {"demo": SIZES + block})
     with pytest.raises(ValueError, match=said) as err:

@@ -91,7 +91,7 @@ def test_closure_problems(lock):
     report = {"environment": env, "install": [
         item("tqdm", "4.70.1", 'colorama; platform_system == "Windows"', "pytest; extra == 'dev'"),
         item("ipython", "9.18.1", 'pexpect>4.3; sys_platform != "win32"', "traitlets>=5.13"),
-        item("traitlets", "5.16.1")]}  # fmt: skip
+        item("traitlets", "5.16.1")]}
     assert lock.closure_problems(report, env) == [
         "tqdm requires colorama; platform_system == \"Windows\", which was not resolved"]
     report["install"].append(item("colorama", "0.4.6"))
@@ -131,7 +131,7 @@ def wheels(tmp_path, monkeypatch):
     folder = tmp_path / "wheels"
     folder.mkdir()
     _wheel(folder, "demo", "1.0", 'onlymac; sys_platform == "darwin"', 'onlywin; sys_platform == "win32"',
-           'onlylinux; platform_system == "Linux"', 'onlyposix; os_name == "posix"')  # fmt: skip
+           'onlylinux; platform_system == "Linux"', 'onlyposix; os_name == "posix"')
     for name in ("onlymac", "onlywin", "onlylinux", "onlyposix"):
         _wheel(folder, name, "1.0")
     monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
@@ -146,7 +146,7 @@ def test_pip_resolves_with_the_target_platforms_markers(lock, wheels):
     """What pip would install differs by platform as the markers say, though pip runs here, on Linux."""
     got = {p.key: set(lock.resolve(p, "3.11.7", wheels, ["demo"])[0]) for p in lock.PLATFORMS}
     assert got == {"linux": {"demo", "onlylinux", "onlyposix"}, "macos": {"demo", "onlymac", "onlyposix"},
-                   "windows": {"demo", "onlywin"}}  # fmt: skip
+                   "windows": {"demo", "onlywin"}}
 
 
 def test_a_stack_that_does_not_resolve_is_one_clear_error(lock, wheels):
@@ -164,7 +164,7 @@ def test_write_others_and_check_platforms_with_pip_stubbed(lock, monkeypatch, tm
     an unpinned package in `--platforms` both fail, naming the package and the platform."""
     resolved = {"linux": {"numpy": "2.4.6", "tensorflow-cpu": "2.21.0"},
                 "macos": {"numpy": "2.4.6", "tensorflow": "2.21.0"},
-                "windows": {"numpy": "2.4.6", "tensorflow-cpu": "2.21.0", "colorama": "0.4.6"}}  # fmt: skip
+                "windows": {"numpy": "2.4.6", "tensorflow-cpu": "2.21.0", "colorama": "0.4.6"}}
     monkeypatch.setattr(lock, "resolve_all", lambda platforms, python, constraints: resolved)
     text = lock.write_others(LINUX_TEXT)
     assert text.startswith(LINUX_TEXT) and text.endswith(

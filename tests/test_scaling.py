@@ -14,14 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "scale_finetune.py"
 BIN = Path(sys.executable).parent
 TINY = ["--per-class", "8", "--test-per-class", "4", "--global-batch", "16", "--max-steps", "3",
-        "--image-size", "32"]  # fmt: skip
+        "--image-size", "32"]
 WEIGHT_TOL = 1e-4  # measured gap to the single process: 3e-8 (SGD; round-off of the all-reduce)
 
 
 def _run(cmd, out):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
     proc = subprocess.run([*cmd, "--out", str(out), *TINY], capture_output=True, text=True,
-                          timeout=900, env=env, cwd=ROOT)  # fmt: skip
+                          timeout=900, env=env, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return [json.loads((out / f"rank{r}.json").read_text()) for r in range(len(list(out.glob("rank*.json"))))]
 
@@ -32,10 +32,10 @@ def runs(tmp_path_factory):
     out = {
         "single": _run([sys.executable, str(SCRIPT), "--engine", "single"], base / "single"),
         "ddp": _run([str(BIN / "torchrun"), "--standalone", "--nproc_per_node", "2", str(SCRIPT),
-                     "--engine", "ddp"], base / "ddp"),  # fmt: skip
+                     "--engine", "ddp"], base / "ddp"),
         "accelerate": _run([str(BIN / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2",
                             "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-                            str(SCRIPT), "--engine", "accelerate"], base / "accelerate"),  # fmt: skip
+                            str(SCRIPT), "--engine", "accelerate"], base / "accelerate"),
     }
     yield base, out
     shutil.rmtree(base, ignore_errors=True)
@@ -75,14 +75,14 @@ def test_exercise_checks_explain():
 
     from tlcourse.checks import scaling
 
-    assert scaling.effective_batch(128, 16, 4, 2) is None
-    assert "accumulation" in scaling.effective_batch(64, 16, 4, 2)
-    assert "one process" in scaling.effective_batch(32, 16, 4, 2)
-    assert "whole number" in scaling.effective_batch(12.5, 16, 4, 2)
+    assert scaling.effective_batch(16, 4, 2)(128) is None
+    assert "accumulation" in scaling.effective_batch(16, 4, 2)(64)
+    assert "one process" in scaling.effective_batch(16, 4, 2)(32)
+    assert "whole number" in scaling.effective_batch(16, 4, 2)(12.5)
     toy = TensorDataset(torch.arange(12))
     s = DistributedSampler(toy, num_replicas=3, rank=2, shuffle=True, seed=5)
     s.set_epoch(1)
-    assert scaling.shard(list(s), 12, 3, 2, 5, 1) is None
+    assert scaling.shard(12, 3, 2, 5, 1)(list(s)) is None
     s.set_epoch(0)
-    assert "set_epoch" in scaling.shard(list(s), 12, 3, 2, 5, 1)
-    assert "unshuffled" in scaling.shard([2, 5, 8, 11], 12, 3, 2, 5, 1)
+    assert "set_epoch" in scaling.shard(12, 3, 2, 5, 1)(list(s))
+    assert "unshuffled" in scaling.shard(12, 3, 2, 5, 1)([2, 5, 8, 11])

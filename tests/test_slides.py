@@ -15,14 +15,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import build_slides  # noqa: E402
 
-LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+from tlcourse import lessons  # noqa: E402
+
+LESSONS = [lesson.student() for lesson in lessons.all_lessons()]
 
 
 @pytest.fixture(scope="module")
 def decks(tmp_path_factory):
     out = tmp_path_factory.mktemp("slides")
     run = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_slides.py"), "--out", str(out)],
-                         capture_output=True, text=True, timeout=600)  # fmt: skip
+                         capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     return out
 

@@ -71,7 +71,7 @@ def name_flow_problems(solution: dict, student: dict) -> list[str]:
             continue
         for name in sorted(_read(_tree(b)) & set(only_solution)):
             problems.append(f"code cell {i} reads {name!r}, which only the solution of code cell "
-                            f"{only_solution[name]} defines")  # fmt: skip
+                            f"{only_solution[name]} defines")
         for name in _bound(_tree(b)):
             only_solution.pop(name, None)  # defined again for everyone
     return problems
@@ -87,7 +87,7 @@ def stub_problems(solution: dict) -> list[str]:
             code = line.strip()[len(build.STUB):]
             stmt = ast.parse(code.split("#")[0]).body
             if not (len(stmt) == 1 and isinstance(stmt[0], ast.Assign)
-                    and isinstance(stmt[0].value, ast.Constant) and stmt[0].value.value is None):  # fmt: skip
+                    and isinstance(stmt[0].value, ast.Constant) and stmt[0].value.value is None):
                 out.append(f"stub {code[:60]!r} is not `name = None`")
     return out
 
@@ -106,9 +106,9 @@ def test_the_flow_check_finds_a_name_only_the_solution_defines():
         return {"cells": [{"cell_type": "code", "source": c} for c in cells]}
 
     solution = nb("x = 1", "# STUB: answer = None\n# BEGIN SOLUTION\nanswer = 2\nhelper = 3\n# END SOLUTION",
-                  "print(answer, helper)", "def f(helper):\n    return helper", "helper = 4", "print(helper)")  # fmt: skip
+                  "print(answer, helper)", "def f(helper):\n    return helper", "helper = 4", "print(helper)")
     student = nb("x = 1", "answer = None", "print(answer, helper)", "def f(helper):\n    return helper",
-                 "helper = 4", "print(helper)")  # fmt: skip
+                 "helper = 4", "print(helper)")
     assert name_flow_problems(solution, student) == [
         "code cell 2 reads 'helper', which only the solution of code cell 1 defines"]
     assert stub_problems(nb("# STUB: answer = compute()")) == ["stub 'answer = compute()' is not `name = None`"]

@@ -41,9 +41,12 @@ def test_read_ground_truth_parses_crlf_utf8_and_unescapes_html(tmp_path):
     [
         ("7\t1.5", "expected 3 tab-separated fields"),
         ("7\t1.5\tone\ttab too many", "found 4"),
-        ("7\tgood\tnice film", "must be a number, got 'good'"),
+        ("7\tgood\tnice film", "must be a decimal number written with the digits 0-9, like -1.25; got 'good'"),
         ("7\t4.5\tnice film", "must lie in [-4, 4]"),
-        ("7\tnan\tnice film", "must lie in [-4, 4]"),
+        ("7\tnan\tnice film", "got 'nan'"),
+        ("7\t\u0661.5\tnice film", "digits 0-9"),  # Arabic-Indic one: float() reads it as 1.5
+        ("7\t1_0\tnice film", "digits 0-9"),  # float() reads 10
+        ("7\t1e0\tnice film", "digits 0-9"),
         ("\t1.0\tnice film", "the ID"),
         ("7\t1.0\t   ", "the text"),
         ("1\t1.0\tsame id again", "already appeared on line 1"),

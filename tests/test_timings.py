@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from lesson_helpers import register
 
 from tlcourse import ledger
 from tlcourse.build import dump
@@ -21,9 +22,9 @@ def fake_ledger(path: Path) -> None:
     with ledger.locked(path) as data:
         for seed, sec in ((42, 270.0), (43, 300.0), (44, 285.0)):
             ledger.merge_run(data, profile="cpu", notebook="02_x", lesson="x", code="c", seed=seed, run={
-                "seconds": sec, "machine": "x86_64 Some CPU, 2 cores, no GPU", "values": {}})  # fmt: skip
+                "seconds": sec, "machine": "x86_64 Some CPU, 2 cores, no GPU", "values": {}})
         ledger.merge_run(data, profile="smoke", notebook="02_x", lesson="x", code="c", seed=42,
-                         run={"seconds": 44.6, "machine": "x86_64 Some CPU, 2 cores, no GPU", "values": {}})  # fmt: skip
+                         run={"seconds": 44.6, "machine": "x86_64 Some CPU, 2 cores, no GPU", "values": {}})
 
 
 def test_lesson_time_text_comes_from_the_ledger(tmp_path):
@@ -37,21 +38,22 @@ def test_lesson_time_text_comes_from_the_ledger(tmp_path):
     assert "| `03_y` | not yet measured | not yet measured |" in block
     with ledger.locked(path) as data:  # a run on a busy machine says so
         ledger.merge_run(data, profile="cpu", notebook="02_x", lesson="x", code="c", seed=45, run={
-            "seconds": 285.0, "machine": "x86_64, 2 cores, no GPU", "load_start": 3.5, "values": {}})  # fmt: skip
+            "seconds": 285.0, "machine": "x86_64, 2 cores, no GPU", "load_start": 3.5, "values": {}})
     assert sync_times.lesson_time("02_x", path).endswith("on 2 cores, no GPU, busy: load average up to 3.5)")
     with ledger.locked(path) as data:  # verify's own load lingering from the notebook before is not busy
         data["profiles"]["cpu"]["02_x"]["runs"]["45"]["load_start"] = 1.9
     assert sync_times.lesson_time("02_x", path).endswith("on 2 cores, no GPU)")
 
 
-def test_sync_fills_lessons_and_readme_then_check_is_clean(tmp_path):
+def test_sync_fills_lessons_and_readme_then_check_is_clean(tmp_path, monkeypatch):
+    register(tmp_path / "lessons", monkeypatch, "02_x", "03_y")
     path = tmp_path / "results.json"
     fake_ledger(path)
     (tmp_path / "solutions").mkdir()
     nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": [
         "# Lesson\n", "**Time:** <!-- tl:time -->measured by make verify<!-- /tl:time -->\n"]},
         {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": "x = 1"}],
-        "metadata": {}, "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     (tmp_path / "solutions" / "02_x.ipynb").write_text(dump(nb))
     nb["cells"][0]["source"] = "# No time line"
     (tmp_path / "solutions" / "03_y.ipynb").write_text(dump(nb))
@@ -61,16 +63,19 @@ def test_sync_fills_lessons_and_readme_then_check_is_clean(tmp_path):
     assert sync_times.sync(tmp_path, path, check=True) == []
     first = json.loads((tmp_path / "solutions" / "02_x.ipynb").read_text())["cells"][0]["source"]
     assert first[1] == ("**Time:** <!-- tl:time -->cpu 4.8 min (4.5 min-5.0 min, 3 runs); smoke 45 s "
-                        "(measured by `make verify` on 2 cores, no GPU)<!-- /tl:time -->\n")  # fmt: skip
+                        "(measured by `make verify` on 2 cores, no GPU)<!-- /tl:time -->\n")
     assert "old" not in (tmp_path / "README.md").read_text()
     assert sync_times.missing_markers(tmp_path) == ["03_y.ipynb"]
+    (tmp_path / "solutions" / "03_y.ipynb").unlink()  # a registered lesson without its notebook
+    with pytest.raises(SystemExit, match="the lesson registry names solutions/03_y.ipynb, which is missing"):
+        sync_times.sync(tmp_path, path)
 
 
 def test_number_blocks_come_from_the_ledgers_runs():
     data: dict = {}
     for seed, (a, b, px) in zip((42, 43, 44), ((0.80, 0.78, 128), (0.82, 0.79, 128), (0.81, 0.77, 96)), strict=True):
         ledger.merge_run(data, profile="cpu", notebook="02_x", lesson="x", code="c", seed=seed,
-                         run={"seconds": 1.0, "values": {"a": a, "b": b, "px": px}})  # fmt: skip
+                         run={"seconds": 1.0, "values": {"a": a, "b": b, "px": px}})
     text = sync_times.number_text
     assert text("02_x", "a", data) == "0.810 +/- 0.010 (range 0.800-0.820)"
     assert text("02_x", "a:mean", data) == "0.810"
@@ -100,14 +105,15 @@ def test_readme_and_lessons_show_the_ledgers_times():
     assert not stale, f"times or numbers differ from docs/results.json in {stale}: run `make times`"
 
 
-def test_a_nan_or_infinite_ledger_number_is_refused_not_written(tmp_path, capsys):
+def test_a_nan_or_infinite_ledger_number_is_refused_not_written(tmp_path, monkeypatch):
     """`make times` never writes "nan min": the ledger is validated when read, the error names the field."""
+    register(tmp_path / "lessons", monkeypatch, "02_x")
     path = tmp_path / "results.json"
     fake_ledger(path)
     text = path.read_text()
     (tmp_path / "solutions").mkdir()
     nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "**Time:** <!-- tl:time -->x<!-- /tl:time -->"}],
-          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     lesson = tmp_path / "solutions" / "02_x.ipynb"
     lesson.write_text(dump(nb))
     (tmp_path / "README.md").write_text("<!-- tl:times -->\nold\n<!-- /tl:times -->\n")
@@ -131,11 +137,12 @@ def test_main_reports_a_damaged_ledger_without_a_traceback(tmp_path, monkeypatch
 
 
 def test_a_failed_write_leaves_the_lesson_and_no_temporary_file(tmp_path, monkeypatch):
+    register(tmp_path / "lessons", monkeypatch, "02_x")
     path = tmp_path / "results.json"
     fake_ledger(path)
     (tmp_path / "solutions").mkdir()
     nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "**Time:** <!-- tl:time -->x<!-- /tl:time -->"}],
-          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     lesson = tmp_path / "solutions" / "02_x.ipynb"
     lesson.write_text(dump(nb))
     before = lesson.read_text()

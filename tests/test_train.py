@@ -181,7 +181,7 @@ def test_train_torch_history_by_hand():
     layer = hand_layer()
     loader = DataLoader(TensorDataset(HAND_X, HAND_Y), batch_size=2)
     hist = train_torch(layer, loader, loader, epochs=2, device=CPU, log=False,
-                       optimizer=torch.optim.SGD(layer.parameters(), lr=0.0))  # fmt: skip
+                       optimizer=torch.optim.SGD(layer.parameters(), lr=0.0))
     expected = sum(hand_losses()) / 5
     for key in ("train_loss", "val_loss"):
         assert hist[key] == pytest.approx([expected, expected], rel=1e-6), key
@@ -201,7 +201,7 @@ def test_scheduler_sets_each_epochs_learning_rate():
         return logits[:, 0].sum() - logits[:, 1].sum()  # gradient wrt W: [[3], [-3]], constant
 
     train_torch(layer, DataLoader(TensorDataset(x, y), batch_size=1), None, epochs=3, device=CPU,
-                optimizer=opt, scheduler=sched, loss_fn=linear_loss, log=False)  # fmt: skip
+                optimizer=opt, scheduler=sched, loss_fn=linear_loss, log=False)
     step = 0.1 * (1 + 0.5 + 0.25)
     assert layer.weight.detach().flatten().tolist() == pytest.approx([-3 * step, 3 * step])
     assert opt.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**3)

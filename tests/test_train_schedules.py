@@ -42,7 +42,7 @@ def test_scheduler_steps_per_epoch_or_per_batch(per_batch, expected):
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     rec = Recorder(opt)
     train_torch(model, loader(), None, epochs=3, optimizer=opt, device=CPU, scheduler=rec,
-                scheduler_per_batch=per_batch, log=False)  # fmt: skip
+                scheduler_per_batch=per_batch, log=False)
     assert rec.calls == expected  # 4 batches per epoch; per batch: right after each optimizer step
 
 
@@ -54,9 +54,9 @@ def test_warmup_then_cosine_reaches_zero_after_the_last_batch():
     sched = torch.optim.lr_scheduler.SequentialLR(opt, [
         torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.1, total_iters=warm),
         torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total - warm),
-    ], milestones=[warm])  # fmt: skip
+    ], milestones=[warm])
     train_torch(model, loader(), None, epochs=3, optimizer=opt, device=CPU, scheduler=sched,
-                scheduler_per_batch=True, log=False)  # fmt: skip
+                scheduler_per_batch=True, log=False)
     assert opt.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
 
 

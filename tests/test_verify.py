@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from lesson_helpers import register
 
 from tlcourse import ledger
 
@@ -22,7 +23,7 @@ _spec.loader.exec_module(verify)
 def notebook(*cells: tuple[str, str]) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src)
-                for kind, src in cells]  # fmt: skip
+                for kind, src in cells]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
 
@@ -30,18 +31,22 @@ def notebook(*cells: tuple[str, str]) -> nbformat.NotebookNode:
 def loaded_by(code: str) -> list[str]:
     """The tlcourse modules a fresh interpreter has loaded after running ``code``."""
     out = subprocess.run([sys.executable, "-c", f"{code}\n{verify.MODULES_CELL}"], cwd=ROOT, capture_output=True,
-                         text=True, check=True)  # fmt: skip
+                         text=True, check=True)
     return verify.loaded_modules(nbformat.from_dict({"outputs": [{"text": out.stdout}]}))
 
 
-def test_select_by_number_stem_or_all(tmp_path):
-    for name in ("00_a", "02_b", "03_c", "notes"):
+def test_select_the_registrys_lessons_by_number_name_stem_or_all(tmp_path, monkeypatch):
+    register(tmp_path / "lessons", monkeypatch, "00_a", "02_b", "03_c")
+    for name in ("00_a", "02_b", "03_c", "04_unregistered", "notes"):
         (tmp_path / f"{name}.ipynb").write_text("{}")
     names = lambda paths: [p.stem for p in paths]  # noqa: E731
     assert names(verify.select(["all"], tmp_path)) == ["00_a", "02_b", "03_c"]
-    assert names(verify.select(["3", "02", "02_b"], tmp_path)) == ["03_c", "02_b"]
-    with pytest.raises(SystemExit, match="no solution notebook for LESSON='07'"):
-        verify.select(["07"], tmp_path)
+    assert names(verify.select(["3", "02", "b", "02_b"], tmp_path)) == ["03_c", "02_b"]
+    with pytest.raises(SystemExit, match="no solution notebook for LESSON='04': no lesson '04'; the lessons are: 00_a"):
+        verify.select(["04"], tmp_path)
+    (tmp_path / "02_b.ipynb").unlink()
+    with pytest.raises(SystemExit, match="the lesson registry names 02_b.ipynb, which .* lacks"):
+        verify.select(["all"], tmp_path)
 
 
 def test_records_must_match_the_run(tmp_path):
@@ -65,7 +70,6 @@ def test_code_digest_follows_code_and_config_not_prose_comments_or_layout():
     b = notebook(("md", "# Another title, **Time:** 3 min"), ("code", 'cfg = tl.config("start_here")'))
     c = notebook(("md", "# Title"), ("code", 'cfg = tl.config("start_here", epochs=2)'))
     d = notebook(("md", "# Title"), ("code", '# the config\ncfg = tl.config(\n    "start_here",\n)  # fmt: skip'))
-    assert verify.lesson_name(a) == "start_here"
     digest = verify.code_digest(a, "start_here")
     assert digest == verify.code_digest(b, "start_here") == verify.code_digest(d, "start_here")
     assert digest != verify.code_digest(c, "start_here")
@@ -94,7 +98,7 @@ def test_every_tlcourse_module_is_classified():
     """A new module must say whether its code can change a recorded number (then it is in the digest)."""
     package = ROOT / "tlcourse"
     found = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
-             for p in package.rglob("*.py")}  # fmt: skip
+             for p in package.rglob("*.py")}
     assert found - set(verify.MODULE_ROLES) == set(), "classify these in scripts/verify.py MODULE_ROLES"
     assert set(verify.MODULE_ROLES) - found == set(), "MODULE_ROLES names modules that do not exist"
     assert set(verify.MODULE_ROLES.values()) == {verify.NUMBERS, verify.BOOKKEEPING}
@@ -129,7 +133,7 @@ def test_the_locked_stack_is_the_installed_versions_of_the_pins(tmp_path):
 
     lock = tmp_path / "constraints.txt"
     lock.write_text("# comment\nnbformat==0.0.1\npytest==1.0 ; sys_platform == 'linux'\n"
-                    "not-a-real-distribution-xyz==1.0\n\n")  # fmt: skip
+                    "not-a-real-distribution-xyz==1.0\n\n")
     assert verify.locked_stack(lock) == [f"nbformat=={version('nbformat')}", f"pytest=={version('pytest')}"]
     assert len(verify.locked_stack()) > 50  # the course's own lock
 
@@ -164,7 +168,7 @@ def test_markdown_table_has_time_load_and_every_number():
     for seed, acc in ((42, 0.70), (43, 0.74)):
         ledger.merge_run(data, profile="cpu", notebook="03_x", lesson="x", code="c", seed=seed, run={
             "seconds": 300.0 + seed, "date": "2026-12-01 07:00 UTC", "machine": "x86_64, 2 cores, no GPU",
-            "load_start": 0.05 * (seed - 41), "load_end": 1.5, "values": {"acc": acc, "loss": 0.5}})  # fmt: skip
+            "load_start": 0.05 * (seed - 41), "load_end": 1.5, "values": {"acc": acc, "loss": 0.5}})
     text = verify.markdown(data)
     assert "## Profile `cpu`" in text
     assert "| `03_x` | 42, 43 | 5.7 min (5.7 min-5.7 min) | x86_64, 2 cores, no GPU | 2026-12-01 | 0.05 / 1.50 |" in text
@@ -172,58 +176,84 @@ def test_markdown_table_has_time_load_and_every_number():
     assert "`loss` | 0.5 +/- 0 | 0.5-0.5 |" in text
 
 
+def test_a_stale_entry_is_removed_before_new_runs_compare_with_it(tmp_path):
+    folder = tmp_path / "solutions"
+    folder.mkdir()
+    nb = notebook(("code", "import tlcourse as tl\nx = 1"))
+    nbformat.write(nb, folder / "00_start_here.ipynb")
+    run = {"seconds": 1.0, "values": {"acc": 0.5}}
+    path = tmp_path / "results.json"
+    with ledger.locked(path) as data:
+        for profile, code in (("cpu", "made by other code"), ("smoke", None)):
+            ledger.merge_run(data, profile=profile, notebook="00_start_here", lesson="start_here", seed=42, run=run,
+                             modules=["tlcourse"], stack=verify.locked_stack(),
+                             code=code or verify.code_digest(nb, "start_here", ["tlcourse"], None, profile))  # fmt: skip
+    notes = verify.drop_stale(path, "cpu", [folder / "00_start_here.ipynb"])
+    assert notes == ["00_start_here (cpu): its entry was made by other code; seeds 42 removed before the new runs"]
+    assert "00_start_here" not in ledger.load(path)["profiles"]["cpu"]
+    assert verify.drop_stale(path, "smoke", [folder / "00_start_here.ipynb"]) == []  # current: kept
+    assert "00_start_here" in ledger.load(path)["profiles"]["smoke"]
+
+
 def test_verify_runs_notebooks_merges_good_runs_and_fails_on_a_broken_one(tmp_path, monkeypatch, capsys):
-    """End to end, in real kernels: a tiny notebook's run joins the ledger; a failing one is not merged."""
+    """End to end, in real kernels: a tiny notebook's run joins the ledger; a failing one is not merged;
+    a notebook that records another lesson's numbers than its registered one fails."""
     monkeypatch.setattr(verify, "EXECUTED", tmp_path / "executed")
+    # the kernel reads the real tlcourse/lessons/start_here.toml; here the registry numbers it 91
+    register(tmp_path / "lessons", monkeypatch, "91_start_here", "92_broken", "93_tiny")
     folder = tmp_path / "solutions"
     folder.mkdir()
     good = notebook(("md", "# Tiny"), ("code", "import os\nimport tlcourse as tl\n"
                                                'cfg = tl.config("start_here")\n'
                                                'tl.ledger.record(cfg, "seed_half", cfg.seed / 2)\n'
-                                               'tl.ledger.record(cfg, "cwd_is_here", float(os.path.isfile("91_tiny.ipynb")))\n'
-                                               f'tl.ledger.record(cfg, "reads_this_ledger", float(str(tl.ledger.default_path()) == {str(tmp_path / "results.json")!r}))'))  # fmt: skip
+                                               'tl.ledger.record(cfg, "cwd_is_here", float(os.path.isfile("91_start_here.ipynb")))\n'
+                                               f'tl.ledger.record(cfg, "reads_this_ledger", float(str(tl.ledger.default_path()) == {str(tmp_path / "results.json")!r}))'))
     bad = notebook(("code", "x = 1"), ("code", 'raise RuntimeError("the check says no")'))
-    nbformat.write(good, folder / "91_tiny.ipynb")
+    nbformat.write(good, folder / "91_start_here.ipynb")
     nbformat.write(bad, folder / "92_broken.ipynb")
+    nbformat.write(good, folder / "93_tiny.ipynb")  # registered as lesson 'tiny', records 'start_here'
     path = tmp_path / "results.json"
     modules = loaded_by("import tlcourse")  # what the notebook's import loads, as the kernel will
     assert "tlcourse" in modules and "tlcourse.ledger" in modules
     with ledger.locked(path) as data:  # seed 42 measured earlier with the same code: kept
-        ledger.merge_run(data, profile="cpu", notebook="91_tiny", lesson="start_here", seed=42, modules=modules,
+        ledger.merge_run(data, profile="cpu", notebook="91_start_here", lesson="start_here", seed=42, modules=modules,
                          code=verify.code_digest(good, "start_here", modules, None, "cpu"), run={
                              "seconds": 5.0, "machine": "m", "load_start": 0.1, "load_end": 0.1,
-                             "date": "2026-11-30 10:00 UTC", "values": {"seed_half": 21.0, "cwd_is_here": 1.0, "reads_this_ledger": 1.0}})  # fmt: skip
+                             "date": "2026-11-30 10:00 UTC", "values": {"seed_half": 21.0, "cwd_is_here": 1.0, "reads_this_ledger": 1.0}})
     args = ["--folder", str(folder), "--ledger", str(path), "--profile", "cpu", "--first-seed", "43"]
-    assert verify.main([*args, "--lessons", "all", "--seeds", "1"]) == 1  # 92 fails
+    assert verify.main([*args, "--lessons", "all", "--seeds", "1"]) == 1  # 92 and 93 fail
     out = capsys.readouterr().out
     assert "FAILED 92_broken seed 43 (not merged): cell 1 ('raise RuntimeError" in out
     assert "RuntimeError: the check says no" in out
+    assert "FAILED 93_tiny seed 43 (not merged): 93_tiny.ipynb is lesson 'tiny' (tlcourse/lessons/tiny.toml) " \
+           "but recorded numbers for 'start_here'" in out
     entry = ledger.load(path)["profiles"]["cpu"]
-    assert list(entry) == ["91_tiny"]
-    assert entry["91_tiny"]["lesson"] == "start_here"
-    runs = entry["91_tiny"]["runs"]
+    assert list(entry) == ["91_start_here"]
+    assert entry["91_start_here"]["lesson"] == "start_here"
+    runs = entry["91_start_here"]["runs"]
     assert {s: r["values"] for s, r in runs.items()} == {
         "42": {"seed_half": 21.0, "cwd_is_here": 1.0, "reads_this_ledger": 1.0},
         "43": {"seed_half": 21.5, "cwd_is_here": 1.0, "reads_this_ledger": 1.0}}
     # the kernel's list, recorded: at least the static import closure (modules imported inside
     # functions, such as the learner's-numbers hook of tl.ledger.record, come on top)
-    assert set(modules) <= set(entry["91_tiny"]["modules"])
+    assert set(modules) <= set(entry["91_start_here"]["modules"])
     assert verify.stale_entries(ledger.load(path), folder) == []
     assert all(r["seconds"] > 0 and r["load_start"] is not None for r in runs.values())
-    assert entry["91_tiny"]["summary"]["values"]["seed_half"]["n"] == 2
-    assert "`91_tiny` | 42, 43 |" in (tmp_path / "results.md").read_text()
+    assert entry["91_start_here"]["summary"]["values"]["seed_half"]["n"] == 2
+    assert "`91_start_here` | 42, 43 |" in (tmp_path / "results.md").read_text()
     assert (tmp_path / "executed" / "92_broken.cpu.43.ipynb").is_file()
 
 
 def test_verify_checks_the_ledger_and_its_arguments_before_running_anything(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(verify, "verify_one", lambda *a, **k: pytest.fail("a notebook ran"))
     monkeypatch.delenv("TLCOURSE_PROFILE", raising=False)  # make test runs under smoke: the default is cpu
+    register(tmp_path / "lessons", monkeypatch, "91_tiny")
     folder = tmp_path / "solutions"
     folder.mkdir()
     nbformat.write(notebook(("code", "x = 1")), folder / "91_tiny.ipynb")
     path = tmp_path / "results.json"
     path.write_text('{"profiles": {"cpu": {"91_tiny": {"lesson": "x", "code": "c", "runs": {}, '
-                    '"summary": {"seconds": {"mean": Infinity, "min": 1, "max": 1, "n": 1}, "values": {}}}}}}')  # fmt: skip
+                    '"summary": {"seconds": {"mean": Infinity, "min": 1, "max": 1, "n": 1}, "values": {}}}}}}')
     args = ["--folder", str(folder), "--ledger", str(path), "--lessons", "91"]
     assert verify.main(args) == 2
     assert "summary.seconds.mean = inf" in capsys.readouterr().err

@@ -36,4 +36,4 @@ __version__ = "0.1.0"
 __all__ = [
     "PROFILES", "AssetError", "Config", "active_profile", "assets", "checks", "config",
     "env_report", "fetch", "ledger", "lessons", "seed_everything", "tf_gpus", "torch_device",
-]  # fmt: skip
+]

@@ -31,7 +31,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         folder = Path(args.from_dir).expanduser().absolute()
         if not folder.is_dir():
             print(f"--from-dir {args.from_dir}: no such folder; name the folder that holds the "
-                  "asset's files.", file=sys.stderr)  # fmt: skip
+                  "asset's files.", file=sys.stderr)
             return 2
         sources = [{"kind": "dir", "path": str(folder)}]
     failed = []
@@ -83,7 +83,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         if why == "not in the cache":
             if needed:
                 problems.append(f"asset {asset_id} (needed by profile {profile}) is missing: "
-                                f"python -m tlcourse fetch {asset_id}")  # fmt: skip
+                                f"python -m tlcourse fetch {asset_id}")
         elif why:
             problems.append(f"asset {asset_id} is damaged ({why}): python -m tlcourse fetch {asset_id}")
     if not shutil.which("apt-get"):
@@ -205,10 +205,10 @@ def _run(args: argparse.Namespace) -> int:
             print(f"tlcourse {args.command}: {exc}", file=sys.stderr)
         elif isinstance(exc, OSError):
             print(f"tlcourse {args.command}: {exc.strerror or exc} ({exc.filename or 'no file'}); "
-                  "check the path, its permissions and the free disk space.", file=sys.stderr)  # fmt: skip
+                  "check the path, its permissions and the free disk space.", file=sys.stderr)
         else:
             print(f"tlcourse {args.command}: unexpected {type(exc).__name__}: {exc}. Rerun with "
-                  "TLCOURSE_DEBUG=1 to see the traceback, and report it.", file=sys.stderr)  # fmt: skip
+                  "TLCOURSE_DEBUG=1 to see the traceback, and report it.", file=sys.stderr)
         return 1
 
 

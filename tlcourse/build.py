@@ -12,16 +12,20 @@ block or solution markdown cell appears in the student copy.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
 from typing import Any
+
+import nbformat
 
 from .validate import load_json, write_atomic
 
 BEGIN, END, STUB = "# BEGIN SOLUTION", "# END SOLUTION", "# STUB: "
 SOLUTION_MD = "<!-- SOLUTION -->"
 EXERCISE_CALL = re.compile(r"\bchecks\.exercise\(")
+NBFORMAT = (4, 5)  # every notebook's version (4.5: cells have ids)
 
 
 def clean(nb: dict[str, Any]) -> dict[str, Any]:
@@ -76,8 +80,26 @@ def to_student(nb: dict[str, Any]) -> dict[str, Any]:
 
 
 def dump(nb: dict[str, Any]) -> str:
-    """Serialise a notebook the way Jupyter does (indent 1, trailing newline)."""
-    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+    """The course's one notebook JSON form: nbformat 4.5, as ``nbformat.write`` (and so JupyterLab)
+    writes it: sorted keys, indent 1, sources as lists of lines, a trailing newline.
+
+    A cell without an id (a 4.4 notebook, a cell written by hand) gets one made from its position
+    and source, so the same notebook always gives the same text (nbformat's own ids are random).
+    """
+    nb = json.loads(json.dumps(nb))  # a copy
+    nb["nbformat"], nb["nbformat_minor"] = NBFORMAT
+    for i, cell in enumerate(nb.get("cells", [])):
+        if isinstance(cell, dict) and not cell.get("id"):
+            cell["id"] = hashlib.sha256(f"{i}\0{_source(cell)}".encode()).hexdigest()[:8]
+    return nbformat.writes(nbformat.from_dict(nb)) + "\n"
+
+
+def same_notebook(path: Path, text: str) -> bool:
+    """True when ``path`` holds the notebook ``text`` (a :func:`dump`), in whatever JSON form."""
+    try:
+        return dump(json.loads(path.read_text(encoding="utf-8"))) == text
+    except (OSError, ValueError):  # missing, unreadable, not JSON
+        return False
 
 
 class BuildError(ValueError):
@@ -92,7 +114,7 @@ def _prepare(sol: Path) -> tuple[str, str]:
     for i, cell in enumerate(nb["cells"]):
         src = cell.get("source") if isinstance(cell, dict) else None
         if not (isinstance(src, str) or (isinstance(src, list) and all(isinstance(x, str) for x in src))) \
-                or cell.get("cell_type") not in ("code", "markdown", "raw"):  # fmt: skip
+                or cell.get("cell_type") not in ("code", "markdown", "raw"):
             raise BuildError(f"{sol}, cell {i}: not a notebook cell (cell_type and text source).")
         if cell["cell_type"] == "code":
             try:
@@ -113,12 +135,19 @@ def build(root: Path, check: bool = False) -> list[str]:
     before any file is written; a :class:`BuildError` lists every bad solution and nothing is
     rewritten. Then the interview question bank is rendered into the lessons' interview blocks
     (:func:`tlcourse.interview.sync_lessons`; a solution notebook out of date counts as stale), and
-    each file is replaced atomically.
+    each file is replaced atomically, in the one JSON form of :func:`dump`. A student copy is out of
+    date when its content differs (a copy in another JSON form only is rewritten, not listed;
+    tests/test_lesson_hygiene.py checks the form).
     """
     from .interview import sync_lessons
+    from .lessons import all_lessons
 
     prepared, errors = {}, []
-    for sol in sorted((root / "solutions").glob("*.ipynb")):
+    for sol in (lesson.solution(root) for lesson in all_lessons()):
+        if not sol.is_file():
+            errors.append(f"{sol}: missing (the lesson registry, tlcourse/lessons/, names it): restore it "
+                          "(git checkout) or remove the lesson's TOML")
+            continue
         try:
             prepared[sol] = _prepare(sol)
         except BuildError as exc:
@@ -130,12 +159,12 @@ def build(root: Path, check: bool = False) -> list[str]:
         prepared = {sol: _prepare(sol) for sol in prepared}
     for sol, (student, solution) in prepared.items():
         target = root / "notebooks" / sol.name
-        if not target.is_file() or target.read_bytes() != student.encode("utf-8"):
+        if not same_notebook(target, student):
             stale.append(target.name)
-            if not check:
-                write_atomic(target, student)
-        if not check and sol.read_bytes() != solution.encode("utf-8"):
-            write_atomic(sol, solution)
+        if not check:  # also a file of the same content in another JSON form: rewritten in the course's
+            for path, text in ((target, student), (sol, solution)):
+                if not path.is_file() or path.read_bytes() != text.encode("utf-8"):
+                    write_atomic(path, text)
     return stale
 
 
@@ -188,7 +217,7 @@ def audit(solution: dict[str, Any], student: dict[str, Any]) -> list[str]:
         if EXERCISE_CALL.search(src) and not (stub and any(inside)):
             what = "has no '# STUB: ...' line" if not stub else "its solution block is missing or empty"
             problems.append(f"cell {i} calls an exercise check but {what} (a student copy needs "
-                            f"the stub, and the answer only inside the block): {src.strip().splitlines()[0][:80]!r}")  # fmt: skip
+                            f"the stub, and the answer only inside the block): {src.strip().splitlines()[0][:80]!r}")
     leaked = {ln for ln in secret - public if _telling(ln)}
     for i, cell in enumerate(student["cells"]):
         for line in _source(cell).splitlines():

@@ -91,10 +91,10 @@ class Claim:
         if self.n == 0:
             return f"{self.a} vs {self.b}: no paired seeds"
         spread = (f"{self.mean:+.3f} +/- {self.std:.3f} (range {self.min:+.3f} to {self.max:+.3f}, "
-                  f"{self.n} seeds; {self.a} higher on {self.positive}, lower on {self.negative}")  # fmt: skip
+                  f"{self.n} seeds; {self.a} higher on {self.positive}, lower on {self.negative}")
         se = self.se_units
         spread += (f", {se:.1f} standard errors)" if math.isfinite(se) else
-                   ", the same difference on every seed)" if se == math.inf else ")")  # fmt: skip
+                   ", the same difference on every seed)" if se == math.inf else ")")
         head = f"{self.a} - {self.b}: {spread}: "
         if self.verdict == A_WINS:
             return head + f"{self.a} beats {self.b}"
@@ -117,7 +117,7 @@ def _pairs(a: Mapping[str, float] | Sequence[float], b: Mapping[str, float] | Se
 
 
 def robust(a: Mapping[str, float] | Sequence[float], b: Mapping[str, float] | Sequence[float] | float = 0.0,
-           *, names: tuple[str, str] = ("A", "B")) -> Claim:  # fmt: skip
+           *, names: tuple[str, str] = ("A", "B")) -> Claim:
     """Does A beat B over paired seeded runs? The course's rule (module docstring), as a :class:`Claim`.
 
     ``a`` and ``b`` are per-seed values: two ``{seed: value}`` mappings (paired by seed; seeds in
@@ -134,7 +134,7 @@ def robust(a: Mapping[str, float] | Sequence[float], b: Mapping[str, float] | Se
     mean = statistics.fmean(diffs) if diffs else nan
     std = statistics.stdev(diffs) if n > 1 else (0.0 if n else nan)
     claim = Claim(names[0], names[1], TOO_FEW, mean, std, n, sum(d > 0 for d in diffs),
-                  sum(d < 0 for d in diffs), min(diffs, default=nan), max(diffs, default=nan))  # fmt: skip
+                  sum(d < 0 for d in diffs), min(diffs, default=nan), max(diffs, default=nan))
     if n < MIN_SEEDS:
         return claim
     same_sign = claim.positive == n or claim.negative == n

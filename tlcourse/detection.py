@@ -37,7 +37,7 @@ WEIGHTS_NAME = "weights.safetensors"
 SOURCE_ASSET = "yolo_source"
 OFF_SETTINGS = {"sync": False, "clearml": False, "comet": False, "dvc": False, "mlflow": False,
                 "raytune": False, "tensorboard": False, "wandb": False, "vscode_msg": False,
-                "openvino_msg": False}  # fmt: skip
+                "openvino_msg": False}
 
 
 def offline(config_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -103,9 +103,9 @@ def save_canonical(state: dict[str, Any], path: Path) -> None:
     from safetensors.torch import save_file
 
     tensors = {k: v.detach().to(torch.float32).contiguous().clone() for k, v in sorted(state.items())
-               if v.is_floating_point()}  # fmt: skip
+               if v.is_floating_point()}
     tensors.update({k: v.detach().contiguous().clone() for k, v in state.items()
-                    if not v.is_floating_point()})  # fmt: skip
+                    if not v.is_floating_point()})
     save_file(dict(sorted(tensors.items())), str(path))
 
 
@@ -140,7 +140,7 @@ def _train_source(profile: str, work: Path) -> Path:
     from ultralytics import YOLO
 
     data = detection_dataset("source", cfg.source_image_size, cfg.source_train, cfg.source_val,
-                             cfg.source_test, seed=cfg.source_seed)  # fmt: skip
+                             cfg.source_test, seed=cfg.source_seed)
     check_dataset(data)
     torch.set_num_threads(thread_count())
     model = YOLO(ARCH)
@@ -148,7 +148,7 @@ def _train_source(profile: str, work: Path) -> Path:
                 batch=cfg.source_batch, seed=cfg.source_seed, deterministic=True, workers=0,
                 device="cpu", amp=False, plots=False, val=True, project=str(work), name="source",
                 exist_ok=True, verbose=False, mosaic=cfg.mosaic, close_mosaic=0,
-                warmup_epochs=cfg.source_warmup_epochs)  # fmt: skip
+                warmup_epochs=cfg.source_warmup_epochs)
     best = work / "source" / "weights" / "best.pt"
     ckpt = torch.load(best, map_location="cpu", weights_only=False)
     net = ckpt["ema"] if ckpt.get("ema") is not None else ckpt["model"]
@@ -168,11 +168,11 @@ def evaluate_source(weights: str | os.PathLike[str], profile: str) -> dict[str, 
     from ultralytics import YOLO
 
     data = detection_dataset("source", cfg.source_image_size, cfg.source_train, cfg.source_val,
-                             cfg.source_test, seed=cfg.source_seed)  # fmt: skip
+                             cfg.source_test, seed=cfg.source_seed)
     with tempfile.TemporaryDirectory(prefix="tlcourse-source-eval-") as tmp:
         model = YOLO(to_ultralytics(weights, Path(tmp) / "source.pt"))
         res = model.val(data=str(data), split="test", imgsz=cfg.source_image_size, batch=cfg.source_batch,
-                        workers=0, device="cpu", plots=False, verbose=False, project=tmp, name="val")  # fmt: skip
+                        workers=0, device="cpu", plots=False, verbose=False, project=tmp, name="val")
     return {"map50": float(res.box.map50), "map50_95": float(res.box.map)}
 
 
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     band = config(LESSON, args.profile).source_min_map50
     print(f"{path}: source test mAP50 {scores['map50']:.3f} (at least {band:.2f} required), "
-          f"mAP50-95 {scores['map50_95']:.3f}")  # fmt: skip
+          f"mAP50-95 {scores['map50_95']:.3f}")
     return 0
 
 

@@ -21,7 +21,7 @@ import numpy as np
 REPORTED_PACKAGES = (
     "tlcourse", "numpy", "torch", "torchvision", "tensorflow-cpu", "tensorflow", "keras",
     "transformers", "datasets", "ultralytics", "scikit-learn", "jupyterlab",
-)  # fmt: skip
+)
 
 
 def torch_device(prefer: str | None = None) -> Any:
@@ -78,7 +78,7 @@ def _fix_tensorflow_threads(n: int) -> None:
         threading.set_inter_op_parallelism_threads(n)
     except RuntimeError:  # the runtime already started: its pools cannot change any more
         print(f"note: TensorFlow already ran an operation, so its thread count stays as it was; call "
-              f"tl.seed_everything before the first TensorFlow operation to fix it to {n}.")  # fmt: skip
+              f"tl.seed_everything before the first TensorFlow operation to fix it to {n}.")
 
 
 def seed_everything(seed: int, threads: int | None = None) -> None:
@@ -184,7 +184,7 @@ class StartupFilter(importlib.abc.MetaPathFinder):
 def quiet_tensorflow_startup() -> None:
     """Install the filter of :data:`TF_STARTUP_NOISE` for TensorFlow's import (if not imported yet)."""
     if "tensorflow" in sys.modules or any(isinstance(f, StartupFilter) and f.name == "tensorflow"
-                                          for f in sys.meta_path):  # fmt: skip
+                                          for f in sys.meta_path):
         return
     sys.meta_path.insert(0, StartupFilter("tensorflow", TF_STARTUP_NOISE))
 

@@ -77,7 +77,7 @@ LESSONS: dict[str, tuple[str, ...]] = {
 }
 
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-               "YOLO_OFFLINE": "1", "TLCOURSE_PROFILE": "smoke", "TF_CPP_MIN_LOG_LEVEL": "2"}  # fmt: skip
+               "YOLO_OFFLINE": "1", "TLCOURSE_PROFILE": "smoke", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 @dataclass
@@ -121,7 +121,7 @@ def run_steps(names: list[str], timeout: int = 120, kernel_name: str = "python3"
                     client.execute_cell(cell, i)
                 except Exception as exc:  # noqa: BLE001  (a dead kernel or a timeout: say which step)
                     results.append(Step(name, False, time.perf_counter() - start,
-                                        f"the kernel stopped here ({type(exc).__name__}: {exc})"[:300]))  # fmt: skip
+                                        f"the kernel stopped here ({type(exc).__name__}: {exc})"[:300]))
                     break
                 error = _error_of(cell.outputs)
                 results.append(Step(name, not error, time.perf_counter() - start, error))

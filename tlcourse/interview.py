@@ -33,14 +33,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .validate import load_json, whole_number
+from .build import dump
+from .lessons import all_lessons
+from .validate import load_json, whole_number, write_atomic
 
 HERE = Path(__file__).resolve().parent
 BANK_FILE = HERE / "interview_bank.json"
 QUIZ_FILE = HERE / "interview_quiz.json"
 SOLUTIONS = HERE.parent / "solutions"
 DIFFICULTIES = ("basic", "intermediate", "advanced")
-LESSON_STEM = re.compile(r"^\d\d_[A-Za-z0-9_]+$")
 RESTORE = "Restore the file (git checkout {name}) or fix it; it is UTF-8 JSON."
 DESIGN_TEMPLATE = ("problem", "metrics", "data", "model", "offline evaluation", "serving", "monitoring")
 STORY_TEMPLATE = ("situation", "task", "action", "result", "what I would do next")
@@ -153,19 +154,24 @@ def _evidence(raw: Any, where: str, stems: set[str]) -> tuple[Evidence, ...]:
     out = []
     for i, ev in enumerate(raw):
         _require(isinstance(ev, dict) and all(str(ev.get(f, "")).strip() for f in ("lesson", "key", "label")),
-                 where, f"evidence {i} needs non-empty 'lesson', 'key' and 'label'")  # fmt: skip
+                 where, f"evidence {i} needs non-empty 'lesson', 'key' and 'label'")
         _require(ev["lesson"] in stems, where, f"evidence {i} names lesson {ev['lesson']!r}, "
-                 f"which is not a notebook in solutions/")  # fmt: skip
+                 f"which is not a notebook in solutions/")
         out.append(Evidence(str(ev["lesson"]), str(ev["key"]), str(ev["label"])))
     return tuple(out)
 
 
 def _template(raw: Any, where: str, parts: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     _require(isinstance(raw, dict) and list(raw) == list(parts), where,
-             f"'template' must have exactly the parts {', '.join(parts)}, in that order")  # fmt: skip
+             f"'template' must have exactly the parts {', '.join(parts)}, in that order")
     for part in parts:
         _require(len(str(raw[part]).strip()) >= 20, where, f"template part {part!r} is empty or too short")
     return tuple((p, str(raw[p])) for p in parts)
+
+
+def lesson_notebooks(solutions: Path) -> list[Path]:
+    """The solution notebooks in ``solutions`` of the registry's lessons (:mod:`tlcourse.lessons`)."""
+    return [path for lesson in all_lessons() if (path := solutions / f"{lesson.stem}.ipynb").is_file()]
 
 
 def validate_bank(data: Any, solutions: Path = SOLUTIONS) -> list[Question]:
@@ -178,7 +184,7 @@ def validate_bank(data: Any, solutions: Path = SOLUTIONS) -> list[Question]:
     the parts of ``DESIGN_TEMPLATE`` / ``STORY_TEMPLATE`` and a ``rubric`` (required there).
     """
     _require(isinstance(data, list) and data, "question bank", "must be a non-empty JSON list")
-    stems = {p.stem for p in solutions.glob("*.ipynb")}
+    stems = {p.stem for p in lesson_notebooks(solutions)}
     heads: dict[str, list[str]] = {}
     seen: set[str] = set()
     out = []
@@ -190,23 +196,22 @@ def validate_bank(data: Any, solutions: Path = SOLUTIONS) -> list[Question]:
         _require(not missing, where, f"missing or empty field(s): {', '.join(missing)}")
         wrong = [f for f in fields if not isinstance(q[f], str)]
         _require(not wrong, where, f"field(s) {', '.join(wrong)} must be text (a JSON string)")
-        _require(bool(LESSON_STEM.match(q["lesson"])), where,
-                 f"lesson {q['lesson']!r} is not a notebook name like '03_fine_tuning'")
         _require(q["id"] not in seen, where, "duplicate id")
         seen.add(q["id"])
         _require(q["difficulty"] in DIFFICULTIES, where,
-                 f"difficulty {q['difficulty']!r} is not one of {', '.join(DIFFICULTIES)}")  # fmt: skip
+                 f"difficulty {q['difficulty']!r} is not one of {', '.join(DIFFICULTIES)}")
         _require(len(q["answer"]) >= 40, where, "the model answer is too short to teach anything")
-        _require(q["lesson"] in stems, where, f"links to {q['lesson']}.ipynb, which does not exist")
+        _require(q["lesson"] in stems, where, f"links to {q['lesson']}.ipynb, which does not exist "
+                 "(a lesson's notebook name, like '03_fine_tuning': tlcourse/lessons/ lists them)")
         if q["lesson"] not in heads:
             heads[q["lesson"]] = headings(solutions / f"{q['lesson']}.ipynb")
         _require(q["section"] in heads[q["lesson"]], where,
-                 f"{q['lesson']}.ipynb has no heading {q['section']!r}")  # fmt: skip
+                 f"{q['lesson']}.ipynb has no heading {q['section']!r}")
         _require(anchor(q["section"]).count("(") == anchor(q["section"]).count(")"), where,
-                 "the section's heading has unbalanced parentheses, which break a markdown link")  # fmt: skip
+                 "the section's heading has unbalanced parentheses, which break a markdown link")
         asked = q.get("asked_in", [])
         _require(isinstance(asked, list) and all(a in stems for a in asked), where,
-                 f"'asked_in' must list notebooks of solutions/, got {asked!r}")  # fmt: skip
+                 f"'asked_in' must list notebooks of solutions/, got {asked!r}")
         template: tuple[tuple[str, str], ...] = ()
         rubric: tuple[str, ...] = ()
         parts = {"system design": DESIGN_TEMPLATE, "project story": STORY_TEMPLATE}.get(q["topic"])
@@ -216,11 +221,11 @@ def validate_bank(data: Any, solutions: Path = SOLUTIONS) -> list[Question]:
             raw_rubric = q.get("rubric")
             _require(isinstance(raw_rubric, list) and len(raw_rubric) >= 3
                      and all(str(r).strip() for r in raw_rubric), where,
-                     "'rubric' must list at least 3 non-empty criteria")  # fmt: skip
+                     "'rubric' must list at least 3 non-empty criteria")
             rubric = tuple(str(r) for r in raw_rubric)
         out.append(Question(*(str(q[f]) for f in fields), asked_in=tuple(asked),
                             evidence=_evidence(q.get("evidence", []), where, stems),
-                            template=template, rubric=rubric))  # fmt: skip
+                            template=template, rubric=rubric))
     return out
 
 
@@ -251,7 +256,7 @@ def validate_quiz(data: Any) -> list[QuizItem]:
         _require(len(right) == 1, where, f"needs exactly one correct option, has {len(right)}")
         out.append(QuizItem(q["id"], q["topic"], q["question"],
                             tuple(o["text"] for o in options), right[0],
-                            tuple(o["why"] for o in options)))  # fmt: skip
+                            tuple(o["why"] for o in options)))
     return out
 
 
@@ -304,7 +309,7 @@ def learner_run(cwd: Path | None = None) -> bool:
 
 
 def remember(lesson: str, profile: str, seed: int, key: str, value: float,
-             cwd: Path | None = None) -> Path | None:  # fmt: skip
+             cwd: Path | None = None) -> Path | None:
     """Append one of the learner's headline numbers to :func:`my_numbers_file`; return its path.
 
     Called by ``tl.ledger.record``. It writes only for a learner (:func:`learner_run`); a run of
@@ -315,7 +320,7 @@ def remember(lesson: str, profile: str, seed: int, key: str, value: float,
         return None
     path = my_numbers_file()
     line = {"lesson": lesson, "profile": profile, "seed": int(seed), "key": key, "value": float(value),
-            "date": time.strftime("%Y-%m-%d %H:%M:%S")}  # fmt: skip
+            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as fh:
@@ -382,7 +387,7 @@ class Progress:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             return cls(path, int(data["seed"]), {str(k): int(v) for k, v in data.get("mistakes", {}).items()},
-                       {str(k): float(v) for k, v in data.get("drill_seconds", {}).items()})  # fmt: skip
+                       {str(k): float(v) for k, v in data.get("drill_seconds", {}).items()})
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
             aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
             path.replace(aside)
@@ -410,7 +415,7 @@ class Progress:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"seed": self.seed, "mistakes": self.mistakes,
-                                   "drill_seconds": self.drill_seconds}, indent=1), encoding="utf-8")  # fmt: skip
+                                   "drill_seconds": self.drill_seconds}, indent=1), encoding="utf-8")
         tmp.replace(self.path)
 
 
@@ -434,7 +439,7 @@ def _fmt(value: float, scale: float) -> str:
 
 
 def evidence_card(q: Question, profile: str = "cpu", ledger: Mapping[str, Any] | None = None,
-                  mine: Mapping[tuple[str, str], list[float]] | None = None) -> str:  # fmt: skip
+                  mine: Mapping[tuple[str, str], list[float]] | None = None) -> str:
     """Markdown: for each of ``q``'s ledger keys, what the course measured and what you measured."""
     mine = load_my_numbers() if mine is None else mine
     lines = [f"**{q.question}**", ""]
@@ -442,17 +447,17 @@ def evidence_card(q: Question, profile: str = "cpu", ledger: Mapping[str, Any] |
         stats = course_number(ev, profile, ledger)
         course = (f"the course measured {_fmt(stats['mean'], stats['mean'])} +/- {_fmt(stats['std'], stats['mean'])} "
                   f"({stats['n']} seeds, {profile} profile)" if stats
-                  else f"the course has not measured it in the {profile} profile")  # fmt: skip
+                  else f"the course has not measured it in the {profile} profile")
         yours = mine.get((_lesson_name(ev.lesson), ev.key), [])
         mean = sum(yours) / len(yours) if yours else 0.0
         you = (f"you measured {_fmt(mean, mean)}" + (f" (mean of {len(yours)} runs)" if len(yours) > 1 else "")
-               if yours else f"you have not run it yet (run {ev.lesson} from your workspace)")  # fmt: skip
+               if yours else f"you have not run it yet (run {ev.lesson} from your workspace)")
         lines.append(f"- {ev.label} (`{ev.lesson}` / `{ev.key}`): {course}; {you}.")
     return "\n".join(lines)
 
 
 def my_numbers_sheet(bank: list[Question], profile: str = "cpu", ledger: Mapping[str, Any] | None = None,
-                     mine: Mapping[tuple[str, str], list[float]] | None = None) -> str:  # fmt: skip
+                     mine: Mapping[tuple[str, str], list[float]] | None = None) -> str:
     """A one-page markdown sheet: every number the bank's answers rest on, the course's and yours."""
     mine = load_my_numbers() if mine is None else mine
     rows, done = [], set()
@@ -464,14 +469,14 @@ def my_numbers_sheet(bank: list[Question], profile: str = "cpu", ledger: Mapping
             stats = course_number(ev, profile, ledger)
             yours = mine.get((_lesson_name(ev.lesson), ev.key), [])
             course = (f"{_fmt(stats['mean'], stats['mean'])} +/- {_fmt(stats['std'], stats['mean'])} (n={stats['n']})"
-                      if stats else "-")  # fmt: skip
+                      if stats else "-")
             mean = sum(yours) / len(yours) if yours else 0.0
             you = f"{_fmt(mean, mean)} (n={len(yours)})" if yours else "-"
             rows.append(f"| {ev.lesson[:2]} | {ev.label} | {course} | {you} | {q.id} |")
     head = ["# My numbers: transfer learning", "",
             f"The course's numbers: `docs/results.json`, {profile} profile (mean +/- std over seeds). "
             "Mine: my own runs of the lessons (`workspace/.tlcourse/my_numbers.jsonl`).", "",
-            "| lesson | what | course | mine | question |", "|---|---|---|---|---|"]  # fmt: skip
+            "| lesson | what | course | mine | question |", "|---|---|---|---|---|"]
     return "\n".join(head + rows) + "\n"
 
 
@@ -496,10 +501,10 @@ def export_sheet(markdown: str, folder: Path | None = None) -> tuple[Path, Path]
     rows = [b for b in body if b.startswith("<tr>")]
     other = [b for b in body if not b.startswith("<tr>")]
     style = ("@page{size:A4;margin:12mm}body{font:10px sans-serif}table{border-collapse:collapse;width:100%}"
-             "td,th{border:1px solid #999;padding:2px 4px;text-align:left}")  # fmt: skip
+             "td,th{border:1px solid #999;padding:2px 4px;text-align:left}")
     page.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>My numbers</title>"
                     f"<style>{style}</style></head><body>{''.join(other)}<table>{''.join(rows)}</table>"
-                    "</body></html>\n", encoding="utf-8")  # fmt: skip
+                    "</body></html>\n", encoding="utf-8")
     return md, page
 
 
@@ -535,7 +540,7 @@ _BLOCK = re.compile(r"<!-- tl:interview (\S+) -->\n.*?\n<!-- /tl:interview -->",
 
 
 def sync_lessons(solutions: Path = SOLUTIONS, bank: list[Question] | None = None,
-                 check: bool = False) -> list[str]:  # fmt: skip
+                 check: bool = False) -> list[str]:
     """Render the bank into every ``<!-- tl:interview STEM -->`` block of the solution notebooks.
 
     Returns the notebooks whose block was (with ``check``: would be) rewritten. Raises
@@ -544,7 +549,7 @@ def sync_lessons(solutions: Path = SOLUTIONS, bank: list[Question] | None = None
     """
     bank = load_bank() if bank is None else bank
     stale = []
-    for nb_path in sorted(solutions.glob("*.ipynb")):
+    for nb_path in lesson_notebooks(solutions):
         nb = json.loads(nb_path.read_text(encoding="utf-8"))
         changed, found = False, False
         for cell in nb["cells"]:
@@ -563,11 +568,11 @@ def sync_lessons(solutions: Path = SOLUTIONS, bank: list[Question] | None = None
                 changed = True
         _require(found or not any(nb_path.stem in q.asked_in for q in bank), nb_path.name,
                  f"the bank asks questions in it (asked_in) but it has no '{BLOCK_START.format(nb_path.stem)}' "
-                 f"... '{BLOCK_END}' block: add one in its 'Interview questions' cell")  # fmt: skip
+                 f"... '{BLOCK_END}' block: add one in its 'Interview questions' cell")
         if changed:
             stale.append(nb_path.name)
             if not check:
-                nb_path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+                write_atomic(nb_path, dump(nb))
     return stale
 
 
@@ -676,7 +681,7 @@ class Flashcards:
     """
 
     def __init__(self, questions: list[Question], seed: int = 0, topics: Iterable[str] | None = None,
-                 progress: Progress | None = None) -> None:  # fmt: skip
+                 progress: Progress | None = None) -> None:
         wanted = None if topics is None else set(topics)
         cards = [q for q in questions if wanted is None or q.topic in wanted]
         if not cards:
@@ -721,9 +726,9 @@ class Flashcards:
         import ipywidgets as w
 
         view = w.Textarea(value=self.text(), layout=w.Layout(width="100%", height="12em"),
-                          disabled=True)  # fmt: skip
+                          disabled=True)
         buttons = {"flip": self.flip, "next": self.next, "knew it": lambda: self.mark(True),
-                   "missed it": lambda: self.mark(False)}  # fmt: skip
+                   "missed it": lambda: self.mark(False)}
         row = []
         for name, action in buttons.items():
             b = w.Button(description=name)
@@ -741,7 +746,7 @@ class Drill:
     """
 
     def __init__(self, name: str, minutes: float, progress: Progress | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.name, self.minutes = name, minutes
         self.progress = progress or Progress()
         self.clock = clock
@@ -753,22 +758,21 @@ class Drill:
         self.started, self.seconds = self.clock(), None
         return f"{self.name}: the clock runs ({self.minutes:g} minutes). Write the answer cell, then run it."
 
-    def submit(self, answer: Any, test: Callable[[Any], str | None], hint: str) -> bool:
-        """Stop the clock and check ``answer`` (``tl.checks.exercise``); print the time taken."""
+    def submit(self, answer: Any, test: Callable[[Any], str | None], hint: str) -> None:
+        """Stop the clock and check ``answer`` (``tl.checks.exercise``: a wrong answer raises); print the
+        time taken and keep it when the answer was right."""
         from .checks import exercise
 
         if self.started is None:
             print(f"{self.name}: the clock was not started: run the start cell above first (checking anyway).")
         elif answer is not None:
             self.seconds = self.clock() - self.started
-        ok = exercise(self.name, answer, test, hint)
-        if self.seconds is not None:
+        exercise(self.name, answer, test, hint)
+        if self.seconds is not None:  # answered (None is not attempted) and right (a wrong answer raised)
             verdict = "within" if self.seconds <= 60 * self.minutes else "over"
             print(f"time: {self.seconds:.0f} s of {60 * self.minutes:.0f} ({verdict} the suggested time)")
-            if ok:
-                self.progress.drill_seconds[self.name] = round(self.seconds, 1)
-                self.progress.save()
-        return ok
+            self.progress.drill_seconds[self.name] = round(self.seconds, 1)
+            self.progress.save()
 
     def widget(self) -> Any:
         """A "start the clock" button (the start cell calls :meth:`start` itself when headless)."""

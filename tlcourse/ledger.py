@@ -41,7 +41,7 @@ import json
 import math
 import os
 import statistics
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +49,7 @@ from typing import Any
 
 from . import claims
 from .claims import Claim
+from .locks import LockTimeout, hold
 
 LEDGER = Path(__file__).resolve().parent.parent / "docs" / "results.json"
 MIN_RUNS = 3  # fewer seeds than this give no spread worth a tolerance
@@ -190,7 +191,7 @@ def record(cfg: Any, key: str, value: float, *, quiet: bool = False) -> float:
     target = os.environ.get("TLCOURSE_RECORD")
     if target:
         line = {"lesson": lesson, "profile": profile, "seed": int(cfg.seed), "key": key,
-                "value": value}  # fmt: skip
+                "value": value}
         with open(target, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(line) + "\n")
     from .interview import remember  # the learner's own numbers, for lesson 08's evidence cards
@@ -211,7 +212,7 @@ def expected(cfg: Any, key: str, path: Path | None = None) -> Expected | None:
         stats = entry["summary"]["values"].get(key)
         if stats:
             return Expected(float(stats["mean"]), float(stats["std"]), float(stats["min"]),
-                            float(stats["max"]), int(stats["n"]))  # fmt: skip
+                            float(stats["max"]), int(stats["n"]))
     return None
 
 
@@ -225,7 +226,7 @@ def per_seed(cfg: Any, key: str, path: Path | None = None) -> dict[str, float]:
 
 
 def check(cfg: Any, key: str, value: float, *, min_tol: float = 0.0, applies: bool = True,
-          path: Path | None = None) -> bool:  # fmt: skip
+          path: Path | None = None) -> bool:
     """Assert that ``value`` agrees with the ledger; True if compared, False if not applicable.
 
     ``applies=False`` (the learner changed the lesson's parameters) skips the comparison with a
@@ -238,7 +239,7 @@ def check(cfg: Any, key: str, value: float, *, min_tol: float = 0.0, applies: bo
     if exp is None or exp.n < MIN_RUNS:
         seeds = f"{exp.n} seed(s)" if exp else "no entry"
         print(f"{key} = {float(value):.3f}: the ledger has {seeds} for the {cfg.profile} profile, "
-              f"fewer than {MIN_RUNS}: not compared (run `make verify SEEDS={MIN_RUNS}` to measure).")  # fmt: skip
+              f"fewer than {MIN_RUNS}: not compared (run `make verify SEEDS={MIN_RUNS}` to measure).")
         return False
     tol = exp.tolerance(min_tol)
     assert abs(float(value) - exp.mean) <= tol, (
@@ -251,7 +252,7 @@ def check(cfg: Any, key: str, value: float, *, min_tol: float = 0.0, applies: bo
 
 
 def claim(cfg: Any, a: str, b: str | float = 0.0, *, expect: str, this_run: float | None = None,
-          min_tol: float = 0.0, applies: bool = True, path: Path | None = None) -> Claim:  # fmt: skip
+          min_tol: float = 0.0, applies: bool = True, path: Path | None = None) -> Claim:
     """The course's rule for "A beats B" (:func:`tlcourse.claims.robust`) over the ledger's seeds.
 
     ``a`` and ``b`` are recorded keys of this lesson (``b`` may be a number, e.g. 0 for a gain),
@@ -295,25 +296,43 @@ def claim(cfg: Any, a: str, b: str | float = 0.0, *, expect: str, this_run: floa
 
 
 def table(cfg: Any, numbers: Mapping[str, float], *, min_tol: float = 0.0, applies: bool = True,
-          path: Path | None = None) -> Any:  # fmt: skip
+          path: Path | None = None) -> Any:
     """Record and :func:`check` each of ``numbers``; return them next to the ledger as a table.
 
-    The result is a pandas Styler: per key this run's value, the ledger's mean, standard
-    deviation, min and max, and its number of seeds (NaN and 0 where it has none yet).
+    The result is a pandas Styler: per key this run's value and the ledger's :func:`spread` (mean,
+    standard deviation, min and max over its seeds, and their number; NaN and 0 where it has none yet).
     """
-    import pandas as pd
-
-    rows = {}
     for key, value in numbers.items():
         record(cfg, key, value, quiet=True)
         check(cfg, key, value, min_tol=min_tol, applies=applies, path=path)
+    frame = spread(cfg, list(numbers), path)
+    frame.insert(0, "this run", [float(v) for v in numbers.values()])
+    return frame.style.format("{:.3f}", subset=["this run", *SPREAD[:4]])
+
+
+SPREAD = ("ledger mean", "std", "min", "max", "seeds")  # the columns of :func:`spread`
+
+
+def spread(cfg: Any, keys: Iterable[str] | Mapping[Any, str], path: Path | None = None) -> Any:
+    """The ledger's numbers for ``keys`` (this lesson, ``cfg``'s profile) as a pandas DataFrame, one
+    row per key: mean, standard deviation, min and max over its seeds and their number (NaN and 0
+    where it has none yet). Only reads the ledger (:func:`table` also records and checks).
+
+    A mapping ``{row label: key}`` labels the rows, so the columns join onto a lesson's own table
+    (``results.join(tl.ledger.spread(cfg, {(size, method): key, ...}))``; tuple labels give a
+    MultiIndex).
+    """
+    import pandas as pd
+
+    labels = dict(keys) if isinstance(keys, Mapping) else {key: key for key in keys}
+    nan = float("nan")
+    rows = []
+    for key in labels.values():
         e = expected(cfg, key, path)
-        nan = float("nan")
-        rows[key] = {"this run": float(value), "ledger mean": e.mean if e else nan,
-                     "std": e.std if e else nan, "min": e.min if e else nan,
-                     "max": e.max if e else nan, "seeds": e.n if e else 0}  # fmt: skip
-    frame = pd.DataFrame.from_dict(rows, orient="index")
-    return frame.style.format("{:.3f}", subset=["this run", "ledger mean", "std", "min", "max"])
+        rows.append((e.mean, e.std, e.min, e.max, e.n) if e else (nan, nan, nan, nan, 0))
+    index = pd.MultiIndex.from_tuples(labels) if labels and all(isinstance(k, tuple) for k in labels) \
+        else pd.Index(list(labels))
+    return pd.DataFrame(rows, index=index, columns=list(SPREAD))
 
 
 def seconds(notebook: str, profile: str, path: Path | None = None) -> dict[str, float] | None:
@@ -338,13 +357,13 @@ def summarize(runs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     seconds.pop("std")
     keys = sorted({k for r in runs.values() for k in r["values"]})
     values = {k: stats([float(r["values"][k]) for r in runs.values() if k in r["values"]])
-              for k in keys}  # fmt: skip
+              for k in keys}
     return {"seconds": seconds, "values": values}
 
 
 def merge_run(data: dict[str, Any], *, profile: str, notebook: str, lesson: str, code: str,
               seed: int, run: dict[str, Any], modules: list[str] | None = None,
-              stack: list[str] | None = None) -> str | None:  # fmt: skip
+              stack: list[str] | None = None) -> str | None:
     """Put one successful run into ``data`` (in place) and recompute the notebook's summary.
 
     A run of the same seed replaces the old one. If the ledger's runs of this notebook were made
@@ -361,7 +380,7 @@ def merge_run(data: dict[str, Any], *, profile: str, notebook: str, lesson: str,
     if entry is not None and entry.get("code") != code:
         stale = sorted(entry.get("runs", {}), key=int)
         note = (f"{notebook} ({profile}): its code changed since seeds {', '.join(stale)} were "
-                "measured; those runs were dropped.")  # fmt: skip
+                "measured; those runs were dropped.")
         entry = None
     if entry is None:
         entry = {"lesson": lesson, "code": code, "runs": {}}
@@ -388,16 +407,23 @@ def locked(path: Path | None = None, timeout: float = 600.0) -> Iterator[dict[st
     """Lock the ledger, yield its current content, and write it back (atomically) on success.
 
     Several ``make verify`` runs may finish at the same time: each re-reads the file under the
-    lock, so none overwrites what another merged meanwhile. The lock is ``<ledger>.lock``.
+    lock, so none overwrites what another merged meanwhile. The lock is ``<ledger>.lock``
+    (:func:`tlcourse.locks.hold`: removed on release, released when its process dies).
     """
-    from filelock import FileLock
-
     path = path or default_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock", timeout=timeout):
-        data = load(path)
-        yield data
-        write_atomic(path, dump(validate(data)))
+    lock = path.with_name(path.name + ".lock")
+    held = False
+    try:
+        with hold(lock, timeout, waiting=f"waiting for another process writing {path.name} ..."):
+            held = True
+            data = load(path)
+            yield data
+            write_atomic(path, dump(validate(data)))
+    except LockTimeout as exc:
+        if held:
+            raise
+        raise LedgerError(f"{exc}: another `make verify` (or `make times`) is writing the ledger; "
+                          "wait for it to finish and retry.") from None
 
 
 def write_atomic(path: Path, text: str) -> None:

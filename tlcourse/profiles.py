@@ -79,7 +79,7 @@ class Config:
 def _kind(value: Any) -> str:
     """The TOML type of a setting, as a learner would name it."""
     return {bool: "true/false", int: "whole number", float: "decimal number", str: "text",
-            list: "list", dict: "table"}.get(type(value), type(value).__name__)  # fmt: skip
+            list: "list", dict: "table"}.get(type(value), type(value).__name__)
 
 
 def _check_value(value: Any, where: str) -> None:
@@ -100,7 +100,7 @@ def validate_table(table: dict[str, Any], path: Path) -> dict[str, Any]:
     unknown = sorted(set(table) - {"common", "lesson", *PROFILES})
     if unknown:
         raise ValueError(f"{path}: unknown table(s) {', '.join(unknown)}; a lesson file has [common], "
-                         f"[smoke], [cpu], [full] and [lesson]. {fix}")  # fmt: skip
+                         f"[smoke], [cpu], [full] and [lesson]. {fix}")
     types: dict[str, tuple[str, str]] = {}
     for name, settings in table.items():
         if name == "lesson":
@@ -118,7 +118,7 @@ def validate_table(table: dict[str, Any], path: Path) -> dict[str, Any]:
             kind = _kind(value)
             if key in types and types[key][0] != kind:
                 raise ValueError(f"{where} is a {kind} ({value!r}), but [{types[key][1]}] {key} is a "
-                                 f"{types[key][0]}: use the same type in every table. {fix}")  # fmt: skip
+                                 f"{types[key][0]}: use the same type in every table. {fix}")
             types.setdefault(key, (kind, name))
     return table
 
@@ -127,7 +127,9 @@ def lesson_table(lesson: str) -> dict[str, Any]:
     """The TOML of one lesson (all profiles), checked by :func:`validate_table`."""
     path = LESSONS_DIR / f"{lesson}.toml"
     if not re.fullmatch(r"[a-z0-9_]+", lesson) or not path.is_file():
-        known = ", ".join(sorted(p.stem for p in LESSONS_DIR.glob("*.toml")))
+        from .lessons import all_lessons  # the registry reads these files through this function
+
+        known = ", ".join(sorted(entry.name for entry in all_lessons()))
         raise ValueError(f"No lesson {lesson!r}; known lessons: {known}.")
     table = load_toml(path, fix=f"Fix the file (or restore it: git checkout {path.name}).")
     return validate_table(table, path)

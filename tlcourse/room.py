@@ -39,7 +39,7 @@ def record(title: str, status: str, diagnosis: str = "", folder: Path | None = N
     if not (folder / RECORD).is_file():
         return None
     line = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "lesson": Path(os.environ.get("JPY_SESSION_NAME", "")).stem,
-            "exercise": title, "status": status, "diagnosis": diagnosis.splitlines()[0] if diagnosis else ""}  # fmt: skip
+            "exercise": title, "status": status, "diagnosis": diagnosis.splitlines()[0] if diagnosis else ""}
     path = folder / RESULTS
     try:
         with path.open("a", encoding="utf-8") as f:
@@ -71,10 +71,10 @@ def export(out: Path, workspace: Path | None = None, name: str | None = None) ->
     src = workspace / RESULTS
     if not src.is_file():
         raise ValueError(f"no exercise results in {workspace} (no {RESULTS}): run an exercise cell of a lesson "
-                         "in JupyterLab (make lab) first, or pass --workspace the folder make lab opens")  # fmt: skip
+                         "in JupyterLab (make lab) first, or pass --workspace the folder make lab opens")
     records = read_results(src)
     data = {"format": FORMAT, "learner": name or f"learner-{secrets.token_hex(3)}",
-            "exported": time.strftime("%Y-%m-%dT%H:%M:%S"), "results": records}  # fmt: skip
+            "exported": time.strftime("%Y-%m-%dT%H:%M:%S"), "results": records}
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, out)
@@ -91,7 +91,7 @@ def load_export(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path}: not JSON ({exc}); pass files written by `python -m tlcourse room export`") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("results"), list):
         raise ValueError(f"{path}: not an export of exercise results (format {FORMAT!r} expected); pass files "
-                         "written by `python -m tlcourse room export`")  # fmt: skip
+                         "written by `python -m tlcourse room export`")
     return data
 
 
@@ -126,7 +126,7 @@ def summary(paths: list[Path]) -> list[dict[str, Any]]:
         rows.append({"lesson": key[0], "exercise": key[1], "learners": len(learners),
                      "solved": counts["solved"], "stuck": counts["wrong"],
                      "not attempted": len(learners) - counts["solved"] - counts["wrong"],
-                     "most common wrong answer": f"{common[0][0]} ({common[0][1]} learners)" if common else ""})  # fmt: skip
+                     "most common wrong answer": f"{common[0][0]} ({common[0][1]} learners)" if common else ""})
     return rows
 
 
@@ -137,5 +137,5 @@ def format_summary(rows: list[dict[str, Any]]) -> str:
     lines = [f"{'lesson':<22} {'exercise':<48} solved stuck  none  most common wrong answer"]
     for r in rows:
         lines.append(f"{r['lesson'][:22]:<22} {r['exercise'][:48]:<48} {r['solved']:>3}/{r['learners']:<2} "
-                     f"{r['stuck']:>4} {r['not attempted']:>5}  {r['most common wrong answer']}")  # fmt: skip
+                     f"{r['stuck']:>4} {r['not attempted']:>5}  {r['most common wrong answer']}")
     return "\n".join(lines)

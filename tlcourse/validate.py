@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 _WIDE_BOMS = {codecs.BOM_UTF32_LE: "UTF-32", codecs.BOM_UTF32_BE: "UTF-32",
-              codecs.BOM_UTF16_LE: "UTF-16", codecs.BOM_UTF16_BE: "UTF-16"}  # fmt: skip
+              codecs.BOM_UTF16_LE: "UTF-16", codecs.BOM_UTF16_BE: "UTF-16"}
 
 
 def read_text(path: str | os.PathLike[str], *, error: type[Exception] = ValueError, fix: str = "") -> str:
@@ -49,7 +49,7 @@ def read_text(path: str | os.PathLike[str], *, error: type[Exception] = ValueErr
     if b"\x00" in raw:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
         raise error(f"{path}, line {line}: NUL bytes, so a binary or UTF-16 file, not UTF-8 text; "
-                    f"save it as UTF-8 text.{tail}")  # fmt: skip
+                    f"save it as UTF-8 text.{tail}")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -67,7 +67,7 @@ def load_json(path: str | os.PathLike[str], *, error: type[Exception] = ValueErr
     except json.JSONDecodeError as exc:
         tail = f" {fix}" if fix else ""
         raise error(f"{path}, line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})."
-                    f"{tail}") from None  # fmt: skip
+                    f"{tail}") from None
 
 
 def load_toml(path: str | os.PathLike[str], *, error: type[Exception] = ValueError, fix: str = "") -> dict[str, Any]:
@@ -81,7 +81,7 @@ def load_toml(path: str | os.PathLike[str], *, error: type[Exception] = ValueErr
 
 
 def whole_number(value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None,
-                 error: type[Exception] = ValueError) -> int:  # fmt: skip
+                 error: type[Exception] = ValueError) -> int:
     """``value`` as an ``int`` when it is one (a Python or NumPy integer, not a bool or a float).
 
     Raises ``TypeError`` for another type (``48.0``, ``"48"``, ``True``), naming ``name``, and
@@ -90,17 +90,17 @@ def whole_number(value: Any, name: str, *, minimum: int | None = None, maximum: 
     if isinstance(value, bool) or not hasattr(value, "__index__"):
         hint = f": write {int(value)}" if isinstance(value, float) and value.is_integer() else ""
         raise TypeError(f"{name} must be a whole number (int), got {value!r} "
-                        f"({type(value).__name__}){hint}.")  # fmt: skip
+                        f"({type(value).__name__}){hint}.")
     number = operator.index(value)
     if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
         bounds = (f">= {minimum}" if maximum is None else f"<= {maximum}" if minimum is None
-                  else f"in {minimum}..{maximum}")  # fmt: skip
+                  else f"in {minimum}..{maximum}")
         raise error(f"{name} must be a whole number {bounds}, got {number}.")
     return number
 
 
 def finite_number(value: Any, name: str, *, minimum: float | None = None,
-                  error: type[Exception] = ValueError) -> float:  # fmt: skip
+                  error: type[Exception] = ValueError) -> float:
     """A finite int or float (not a bool), at least ``minimum``; else ``error`` naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise error(f"{name} must be a number, got {value!r} ({type(value).__name__}).")
@@ -117,11 +117,11 @@ def env_int(var: str, minimum: int, maximum: int, *, error: type[Exception] = Va
         return None
     if not re.fullmatch(r"[+-]?[0-9]+", raw):  # ASCII digits only: int() also takes "٣" and "1_0"
         raise error(f"{var}={raw!r} is not a whole number; unset it or set a whole number in "
-                    f"{minimum}..{maximum}.")  # fmt: skip
+                    f"{minimum}..{maximum}.")
     value = int(raw)
     if not minimum <= value <= maximum:
         raise error(f"{var}={raw} is outside {minimum}..{maximum}; unset it or set a whole number in "
-                    "that range.")  # fmt: skip
+                    "that range.")
     return value
 
 

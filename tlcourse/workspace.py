@@ -26,25 +26,24 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import shutil
 import sys
 import time
 import warnings
 from pathlib import Path
 
+from .lessons import all_lessons, get
 from .validate import write_atomic
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 RECORD = ".tlcourse-workspace.json"  # what was copied from where (sha256 of the course copy)
 # The course's own folders: a workspace there would overwrite or hand out the course's files.
 COURSE_FOLDERS = ("notebooks", "solutions", "tlcourse", "tests", "docs", "scripts", "benchmarks",
-                  "datasets", "etc", ".git")  # fmt: skip
-LESSON_FILE = re.compile(r"^\d\d_[A-Za-z0-9_]+\.ipynb$")  # not a moved-aside <name>.before-reset-...
+                  "datasets", "etc", ".git")
 
 
 class WorkspaceError(RuntimeError):
-    """A lesson name that matches no (or more than one) course notebook, or a bad folder."""
+    """A lesson name that matches no course notebook, or a bad folder."""
 
 
 def default_workspace() -> Path:
@@ -61,7 +60,7 @@ def check_workspace(workspace: Path, course: Path | None = None) -> None:
     """
     if workspace.exists() and not workspace.is_dir():
         raise WorkspaceError(f"WORKSPACE {workspace} is a file, not a folder: name a folder (it is created "
-                             "if missing), or leave WORKSPACE unset for the default workspace/.")  # fmt: skip
+                             "if missing), or leave WORKSPACE unset for the default workspace/.")
     here = workspace.expanduser().resolve()
     course = (course or COURSE_ROOT / "notebooks").resolve()
     protected = [course, *(COURSE_ROOT / name for name in COURSE_FOLDERS)]
@@ -101,7 +100,7 @@ def _load_record(workspace: Path) -> dict[str, str]:
         why = f"{type(exc).__name__}: {exc}" if not isinstance(exc, KeyError) else f"no field {exc}"
         warnings.warn(f"{path} is damaged ({why}); starting a new record. Your notebooks are "
                       "untouched; notes about course updates of lessons you already have resume "
-                      "after their next reset.", stacklevel=3)  # fmt: skip
+                      "after their next reset.", stacklevel=3)
         return {}
     return {k: v for k, v in copied.items() if isinstance(v, str)}
 
@@ -132,7 +131,8 @@ def _copy_new(src: Path, dest: Path) -> bool:
 
 
 def _course_notebooks(course: Path) -> list[Path]:
-    found = sorted(p for p in course.glob("*.ipynb") if LESSON_FILE.match(p.name))
+    """The lessons of the registry (:mod:`tlcourse.lessons`) that ``course`` holds, in course order."""
+    found = [path for lesson in all_lessons() if (path := course / f"{lesson.stem}.ipynb").is_file()]
     if not found:
         raise WorkspaceError(f"No lesson notebooks in {course}: is this the course folder?")
     return found
@@ -169,14 +169,14 @@ def resolve_lesson(lesson: str, course: Path | None = None) -> Path:
     """The course notebook named by ``lesson``: ``"03"``, ``"03_fine_tuning"`` or the file name."""
     course = course or COURSE_ROOT / "notebooks"
     sources = _course_notebooks(course)
-    name = lesson.strip().removesuffix(".ipynb")
-    exact = [p for p in sources if p.stem == name]
-    matches = exact or [p for p in sources if p.stem.split("_", 1)[0] == name]
-    if len(matches) != 1:
+    try:
+        path = course / f"{get(lesson.strip()).stem}.ipynb"
+    except KeyError:
+        path = None
+    if path not in sources:
         known = ", ".join(p.stem for p in sources)
-        what = "matches several" if matches else "matches no"
-        raise WorkspaceError(f"{lesson!r} {what} lesson; name one of: {known} (or its number).")
-    return matches[0]
+        raise WorkspaceError(f"{lesson!r} matches no lesson; name one of: {known} (or its number).")
+    return path
 
 
 def reset(

@@ -35,7 +35,7 @@ from .cache import (
     sha256_file,
     status,
     verify_file,
-)  # fmt: skip
+)
 from .errors import AssetError, BundleError, ChecksumError, SettingError, UnsafeArchiveError
 from .fetcher import fetch
 from .hub import torch_hub_checkpoints
@@ -48,4 +48,4 @@ __all__ = [
     "ensure_cache", "fetch", "import_bundle", "is_present",
     "load_manifest", "safe_extract", "sha256_file", "status", "torch_hub_checkpoints",
     "verify_file",
-]  # fmt: skip
+]

@@ -32,7 +32,7 @@ from .cache import (
     sweep_stale,
     temp_name,
     verify_file,
-)  # fmt: skip
+)
 from .content import check_format
 from .errors import AssetError, BundleError, SettingError
 from .fetcher import fetch
@@ -41,7 +41,7 @@ from .manifest import ASSET_ID, get_spec, load_manifest, max_size
 INDEX = "tlcourse-bundle.json"
 _WORK = "_bundle"  # the name of import's lock and temporary folders in the cache
 REMAKE = ("Copy the bundle again (the copy may be incomplete), or make it again on the connected "
-          "machine: python -m tlcourse bundle FILE")  # fmt: skip
+          "machine: python -m tlcourse bundle FILE")
 
 
 def files_digest(spec: dict[str, Any]) -> str:
@@ -99,7 +99,7 @@ def bundle(
         with tarfile.open(tmp, "w") as tf:
             digests = {a: files_digest(get_spec(manifest, a)) for a in chosen}
             raw = json.dumps({"format": "tlcourse-bundle", "version": 1, "assets": index,
-                              "files_digest": digests}, indent=1).encode()  # fmt: skip
+                              "files_digest": digests}, indent=1).encode()
             info = tarfile.TarInfo(INDEX)
             info.size = len(raw)
             tf.addfile(info, io.BytesIO(raw))
@@ -121,7 +121,7 @@ def bundle(
 
 
 def _read_headers(tf: tarfile.TarFile, path: Path, manifest: dict[str, Any]
-                  ) -> tuple[dict[str, dict[str, tarfile.TarInfo]], dict[str, Any]]:  # fmt: skip
+                  ) -> tuple[dict[str, dict[str, tarfile.TarInfo]], dict[str, Any]]:
     """Check every member header against the manifest (nothing extracted); return members, index."""
     members: dict[str, dict[str, tarfile.TarInfo]] = {}
     index: dict[str, Any] = {}

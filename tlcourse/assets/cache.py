@@ -15,13 +15,12 @@ import json
 import os
 import re
 import shutil
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..locks import LockTimeout, hold
 from .download import seconds_setting
 from .errors import AssetError, ChecksumError, SettingError
 from .manifest import get_spec, load_manifest
@@ -223,68 +222,34 @@ def status(
 
 @contextlib.contextmanager
 def lock(folder: Path, name: str, timeout: float | None = None) -> Iterator[None]:
-    """Hold an exclusive lock ``<folder>/.locks/<name>.lock`` (released when the process dies).
+    """Hold an exclusive lock ``<folder>/.locks/<name>.lock`` (:func:`tlcourse.locks.hold`:
+    released when the process dies, the file removed on release, and the ``.locks`` folder when empty).
 
-    Another process that fetches or builds the same thing waits here, then finds it done. The lock
-    file is removed on release (and the ``.locks`` folder when empty), so nothing stays behind; a
-    waiter that locked a file removed meanwhile notices (another inode) and locks again.
+    Another process that fetches or builds the same thing waits here, then finds it done.
     """
     locks = folder / LOCKS
     path = locks / f"{name}.lock"
     wait = seconds_setting("TLCOURSE_LOCK_TIMEOUT", 3600.0) if timeout is None else timeout
-    give_up = time.monotonic() + wait
-    told = False
-    while True:
-        try:
-            locks.mkdir(parents=True, exist_ok=True)
-            fh = open(path, "a+b")  # noqa: SIM115  (closed below or in the finally)
-        except FileNotFoundError:  # .locks was removed between mkdir and open: try again
-            continue
-        except OSError as exc:
-            raise environment_error(exc, folder, "a lock file") or SettingError(
-                f"Cannot create a lock file in {locks} ({exc.strerror or exc}): set "
-                "TLCOURSE_CACHE to a folder you own."
-            ) from None
-        if _try_lock(fh):
-            try:
-                same = os.fstat(fh.fileno()).st_ino == os.stat(path).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
-                break
-        fh.close()
-        if time.monotonic() > give_up:
-            raise AssetError(
-                f"Another process has held {path} for over {wait:.0f} s: wait for it to finish "
-                "(another notebook fetching the same asset?) and retry."
-            )
-        if not told:
-            print(f"waiting for another process working on {name} ...", file=sys.stderr)
-            told = True
-        time.sleep(0.1)
+    held = False
     try:
-        yield
+        with hold(path, wait, waiting=f"waiting for another process working on {name} ..."):
+            held = True
+            yield
+    except LockTimeout as exc:
+        if held:
+            raise
+        raise AssetError(f"{exc}: wait for it to finish (another notebook fetching the same asset?) "
+                         "and retry.") from None
+    except OSError as exc:
+        if held:  # an error of the work done under the lock
+            raise
+        raise environment_error(exc, folder, "a lock file") or SettingError(
+            f"Cannot create a lock file in {locks} ({exc.strerror or exc}): set "
+            "TLCOURSE_CACHE to a folder you own."
+        ) from None
     finally:
         with contextlib.suppress(OSError):
-            os.unlink(path)  # while still holding it: waiters then see another inode
-        fh.close()
-        with contextlib.suppress(OSError):
             locks.rmdir()
-
-
-def _try_lock(fh: Any) -> bool:
-    try:
-        if os.name == "nt":  # pragma: no cover (Windows)
-            import msvcrt
-
-            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
-    return True
 
 
 def temp_name(name: str) -> str:

@@ -39,7 +39,7 @@ from .cache import (
     sweep_stale,
     temp_name,
     verify_file,
-)  # fmt: skip
+)
 from .content import check_format
 from .errors import AssetError, SettingError
 from .hub import install
@@ -47,11 +47,11 @@ from .manifest import DEFAULT_MAX_EXTRACTED, get_spec, load_manifest
 from .sources import acquire, describe_source
 
 SOURCE_ERRORS = (OSError, EOFError, ValueError, http.client.HTTPException, AssetError,
-                 subprocess.SubprocessError, tarfile.TarError, zipfile.BadZipFile)  # fmt: skip
+                 subprocess.SubprocessError, tarfile.TarError, zipfile.BadZipFile)
 
 
 def _failure_message(asset_id: str, spec: dict[str, Any], tried: list[tuple[str, str]],
-                     local_only: bool) -> str:  # fmt: skip
+                     local_only: bool) -> str:
     lines = [f"Could not fetch asset {asset_id!r} ({spec['title']}). Sources tried, in order:"]
     lines += [f"  {i}. {where}: {why}" for i, (where, why) in enumerate(tried, 1)]
     lines.append("What to do:")
@@ -82,7 +82,7 @@ def _failure_message(asset_id: str, spec: dict[str, Any], tried: list[tuple[str,
 
 
 def _stage(asset_id: str, spec: dict[str, Any], src: dict[str, Any], work: Path, progress: bool,
-           until: float, local: dict[str, str]) -> Path:  # fmt: skip
+           until: float, local: dict[str, str]) -> Path:
     """Acquire, verify and extract one source's files into ``work/asset`` with its marker."""
     where = describe_source(src)
     got = acquire(src, spec["files"], work, progress, until)
@@ -113,11 +113,11 @@ def _stage(asset_id: str, spec: dict[str, Any], src: dict[str, Any], work: Path,
             for rel in safe_extract(staged / entry["name"], staged, limit):
                 if rel.split("/")[0] in own:
                     raise AssetError(f"{entry['name']} from {where}: entry {rel!r} would overwrite "
-                                     "the asset's own files; the archive is not the right one.")  # fmt: skip
+                                     "the asset's own files; the archive is not the right one.")
                 if (staged / rel).is_file():
                     extracted[rel] = (staged / rel).stat().st_size
     marker = {"id": asset_id, "source": where, "sha256": record, "files": stamps,
-              "extracted": extracted}  # fmt: skip
+              "extracted": extracted}
     (staged / MARKER).write_text(json.dumps(marker, indent=1), encoding="utf-8")
     return staged
 
@@ -183,7 +183,7 @@ def fetch(
             work = Path(tempfile.mkdtemp(dir=cache, prefix=temp_name(asset_id)))
             try:
                 staged = _stage(asset_id, spec, src, work, progress, time.monotonic() + seconds,
-                                local)  # fmt: skip
+                                local)
                 if problem is not None:  # present already: the source's files matched it
                     commit(staged, folder)
                 break

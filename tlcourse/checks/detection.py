@@ -11,11 +11,11 @@ from typing import Any
 
 # The YOLOv5 repository's train.py flags and the ultralytics train() arguments they became.
 FLAG_TO_ARG = {"--img": "imgsz", "--batch": "batch", "--epochs": "epochs", "--data": "data",
-               "--weights": "model", "--freeze": "freeze"}  # fmt: skip
+               "--weights": "model", "--freeze": "freeze"}
 
 
 def yolo_line(image_size: tuple[int, int], box_xyxy: tuple[float, float, float, float],
-              cls: int) -> Callable[[Any], str | None]:  # fmt: skip
+              cls: int) -> Callable[[Any], str | None]:
     """Test for "write the YOLO label line of this pixel box" (``image_size`` = (width, height))."""
     w_img, h_img = image_size
     x0, y0, x1, y1 = box_xyxy
@@ -46,7 +46,7 @@ def yolo_line(image_size: tuple[int, int], box_xyxy: tuple[float, float, float, 
         if close[:2] == [True, True] and abs(got[3] - want[4]) < 1e-3:
             return "width and height are swapped: w is along x (divide by the image width)."
         return (f"expected {cls} {want[1]:.4f} {want[2]:.4f} {want[3]:.4f} {want[4]:.4f}: centre, then "
-                "size, each divided by the image width (x) or height (y).")  # fmt: skip
+                "size, each divided by the image width (x) or height (y).")
 
     return test
 
@@ -96,7 +96,7 @@ def trainable_count(expected: int, total: int, frozen_layers: int) -> Callable[[
             return "that is the number of *frozen* parameters; the question asks for the trainable ones."
         return (f"{answer:,} is not it ({expected:,} train). Sum p.numel() over named_parameters() whose "
                 f"name does not start with model.0. ... model.{frozen_layers - 1}. (and note that "
-                "ultralytics always freezes the DFL layer, '.dfl').")  # fmt: skip
+                "ultralytics always freezes the DFL layer, '.dfl').")
 
     return test
 
@@ -118,7 +118,7 @@ def choose_run(runs: Mapping[str, Mapping[str, float]], key: str = "map50_95") -
         if name != best:
             if name == by_test:
                 return (f"{name!r} has the best *test* score: choosing by test makes the test split part of "
-                        "the tuning, and the number you report is optimistic. Choose by validation.")  # fmt: skip
+                        "the tuning, and the number you report is optimistic. Choose by validation.")
             return f"{name!r} is not the run with the best validation {key}."
         if abs(float(value) - runs[name][f"test_{key}"]) > 1e-9:
             if abs(float(value) - runs[name][f"val_{key}"]) < 1e-9:
@@ -169,9 +169,9 @@ def ap_at_threshold(expected: float, ap50: float, threshold: float, tol: float =
             return f"that is the AP at IoU 0.5; pass threshold={threshold}."
         if got > ap50 + tol:
             return (f"{got:.3f} is above the AP at IoU 0.5 ({ap50:.3f}): a stricter threshold can only turn "
-                    "true positives into false ones, so AP cannot rise.")  # fmt: skip
+                    "true positives into false ones, so AP cannot rise.")
         return (f"ultralytics gives {expected:.3f} for this class at IoU {threshold}, yours {got:.3f}: call "
-                f"average_precision(focus, {threshold}, iou) with your iou from Exercise 5.")  # fmt: skip
+                f"average_precision(focus, {threshold}, iou) with your iou from Exercise 5.")
 
     return test
 
@@ -196,7 +196,7 @@ def predicted_order(verdict: str, change: str, baseline: str) -> Callable[[Any],
             return None
         if want == "no reliable difference":
             return (f"over the ledger's seeds {change} is sometimes above and sometimes below {baseline} (or too "
-                    "close to call): one run's order is not a result.")  # fmt: skip
+                    "close to call): one run's order is not a result.")
         return f"over the ledger's seeds {change} scores {want} than {baseline}, on every seed."
 
     return test

@@ -79,7 +79,7 @@ def param_groups(
         if p is not None and abs(seen[id(p)] - wanted[id(p)]) > 1e-12 * max(1.0, wanted[id(p)]):
             where = "top" if i == last else "bottom"
             return (f"the {where} block (index {i}) has lr {seen[id(p)]:.3g}, expected "
-                    f"{wanted[id(p)]:.3g} = lr_top * decay ** {last - i}.")  # fmt: skip
+                    f"{wanted[id(p)]:.3g} = lr_top * decay ** {last - i}.")
     head_p = next(iter(head.parameters()))
     if abs(seen[id(head_p)] - lr_head) > 1e-12:
         return f"the head has lr {seen[id(head_p)]:.3g}, expected lr_head = {lr_head:.3g}."
@@ -105,7 +105,7 @@ def bn_updates(
     """
     expected = sum(type(layer).__name__ == "BatchNormalization"
                    and block_of(layer.name) >= n_blocks - n_unfrozen
-                   for layer in base.layers)  # fmt: skip
+                   for layer in base.layers)
     if not (isinstance(answer, tuple) and len(answer) == 2):
         return "answer with a tuple of two ints: (a, b)."
     pitfall, recipe = answer
@@ -114,10 +114,10 @@ def bn_updates(
                 "the training=False written into the graph; every trainable BN layer updates.")
     if pitfall != expected:
         return (f"(a) = {pitfall}? Count the BatchNormalization layers in the top {n_unfrozen} "
-                f"blocks ({expected}).")  # fmt: skip
+                f"blocks ({expected}).")
     if recipe != 0:
         return (f"(b) = {recipe}? A BatchNormalization layer with trainable = False always runs in "
-                "inference mode: its moving statistics never change.")  # fmt: skip
+                "inference mode: its moving statistics never change.")
     print(f"right: (a) all {expected} BatchNorm layers of the top {n_unfrozen} blocks, because fit() "
           "overrides training=False; (b) none, because trainable = False forces inference mode.")
     return None
@@ -127,7 +127,7 @@ def lr_choice(sweep: Mapping[float, Mapping[str, float]]) -> Test:
     """Answer ``(learning-rate factor, test accuracy)``: the stage-2 factor of ``sweep`` (factor ->
     ``{"val": ..., "test": ...}``) with the best validation accuracy, and its test accuracy."""
     return chosen_on_validation({k: (v["val"], v["test"]) for k, v in sweep.items()},
-                                "the learning-rate factor")  # fmt: skip
+                                "the learning-rate factor")
 
 
 def augmentation_quiz() -> Test:
@@ -141,4 +141,4 @@ def augmentation_quiz() -> Test:
         "c": "right: an upside-down ankle boot or dress never occurs in the test images; the model "
              "spends capacity on a case it will never see, and shoes and bags get easier to confuse.",
         "d": "brightness changes keep the label; they help when the test images' exposure varies.",
-    })  # fmt: skip
+    })

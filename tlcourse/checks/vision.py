@@ -11,14 +11,12 @@ profile, backbone or dataset the notebook runs with::
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from . import close
-
-Test = Callable[[Any], str | None]
+from . import Test, close
 
 
 def chosen_on_validation(table: Mapping[Any, tuple[float, float]], what: str) -> Test:
@@ -42,10 +40,10 @@ def chosen_on_validation(table: Mapping[Any, tuple[float, float]], what: str) ->
             if option == best_test_option:
                 return (f"{what} = {option!r} has the best *test* accuracy, but choosing by test "
                         "accuracy turns the test split into a second validation split and its number "
-                        "into an optimistic one. Choose by validation accuracy.")  # fmt: skip
+                        "into an optimistic one. Choose by validation accuracy.")
             better = [k for k, (v, _) in table.items() if v == best_val]
             return (f"{what} = {option!r} has validation accuracy {val:.3f}, but {better[0]!r} has "
-                    f"{best_val:.3f}.")  # fmt: skip
+                    f"{best_val:.3f}.")
         if abs(float(reported) - test_acc) > 1e-6:
             return (f"you chose {what} = {option!r} (right), but its test accuracy is {test_acc:.3f}, "
                     f"not {float(reported):.3f}: report the chosen option's test accuracy, once.")
@@ -93,7 +91,7 @@ def knn_accuracy(
 def knn_choice(
     train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
     test_x: np.ndarray, test_y: np.ndarray, ks: Sequence[int],
-) -> Test:  # fmt: skip
+) -> Test:
     """Answer ``(k, test accuracy)``: the ``k`` of ``ks`` with the best k-NN validation accuracy."""
     from sklearn.neighbors import KNeighborsClassifier
 
@@ -159,4 +157,4 @@ def caching_quiz() -> Test:
         "c": "any head can train on the cached features; only the network before the cache must stay "
              "fixed.",
         "d": "the learning rate only changes how the head trains; the features stay the same.",
-    })  # fmt: skip
+    })

@@ -56,7 +56,7 @@ BACKGROUNDS: dict[str, list[str]] = {
     "train": ["astronaut.png", "brick.png", "coffee.png", "grass.png", "hubble_deep_field.jpg"],
     "val": ["rocket.jpg", "gravel.png"],
     "test": ["chelsea.png", "camera.png"],
-}  # fmt: skip
+}
 MAX_OBJECTS = 3
 OBJECT_SCALE = (0.28, 0.5)  # an item's side as a fraction of the image side
 ALPHA_MIN = 0.1  # a resized item pixel with alpha above this is "visible" (defines the exact box)
@@ -228,11 +228,11 @@ def check_dataset(data_yaml: str | os.PathLike[str]) -> dict[str, LabelReport]:
     nc = spec.get("nc", len(names))
     if isinstance(nc, bool) or not isinstance(nc, int) or nc != len(names):
         raise LabelError(f"{data_yaml}: nc: {nc!r} but 'names' lists {len(names)} classes; make them "
-                         "agree (or drop nc: it follows from names).")  # fmt: skip
+                         "agree (or drop nc: it follows from names).")
     for key in ("path", "train", "val", "test"):
         if key in spec and not isinstance(spec[key], str):
             raise LabelError(f"{data_yaml}: '{key}' must be one folder (text), got {spec[key]!r}; this "
-                             "course's reader takes one folder per split.")  # fmt: skip
+                             "course's reader takes one folder per split.")
     root = Path(spec.get("path", data_yaml.parent))
     root = root if root.is_absolute() else data_yaml.parent / root
     reports = {}
@@ -244,7 +244,7 @@ def check_dataset(data_yaml: str | os.PathLike[str]) -> dict[str, LabelReport]:
     if reports["train"].n_boxes == 0:
         raise LabelError(f"{data_yaml}: the training split {root / spec['train']} has no boxes at all "
                          "(no label lines): a detector cannot learn from it. Are the labels in "
-                         f"{root / 'labels'}?")  # fmt: skip
+                         f"{root / 'labels'}?")
     return reports
 
 
@@ -272,7 +272,7 @@ def _item_pools(classes: list[str], per_split: dict[str, int], seed: int) -> dic
     n_train = per_split["train"] * MAX_OBJECTS
     n_test = per_split["test"] * MAX_OBJECTS
     parts = {"val": (tr_x, tr_y, train_idx[:n_val]), "train": (tr_x, tr_y, train_idx[n_val:n_val + n_train]),
-             "test": (te_x, te_y, test_idx[:n_test])}  # fmt: skip
+             "test": (te_x, te_y, test_idx[:n_test])}
     for split, (x, y, idx) in parts.items():
         if len(idx) < per_split[split] * MAX_OBJECTS:
             raise ValueError(f"not enough Fashion-MNIST items for {per_split[split]} {split} images.")
@@ -281,7 +281,7 @@ def _item_pools(classes: list[str], per_split: dict[str, int], seed: int) -> dic
 
 
 def _render(bg: np.ndarray, items: np.ndarray, cls: np.ndarray, size: int,
-            rng: np.random.Generator) -> tuple[Image.Image, list[list[float]]]:  # fmt: skip
+            rng: np.random.Generator) -> tuple[Image.Image, list[list[float]]]:
     """One image: a random crop of ``bg`` resized to ``size`` with the items pasted; YOLO rows."""
     h, w = bg.shape[:2]
     side = int(rng.uniform(0.35, 1.0) * min(h, w))
@@ -313,12 +313,12 @@ def _render(bg: np.ndarray, items: np.ndarray, cls: np.ndarray, size: int,
         ys, xs = np.nonzero(vis)
         bx0, bx1, by0, by1 = px + xs.min(), px + xs.max() + 1, py + ys.min(), py + ys.max() + 1
         rows.append([int(c), (bx0 + bx1) / 2 / size, (by0 + by1) / 2 / size,
-                     (bx1 - bx0) / size, (by1 - by0) / size])  # fmt: skip
+                     (bx1 - bx0) / size, (by1 - by0) / size])
     return Image.fromarray(np.clip(canvas, 0, 255).astype(np.uint8)), rows
 
 
 def _write_split(root: Path, split: str, n: int, size: int, photos: list[np.ndarray],
-                 pool: tuple[np.ndarray, np.ndarray], rng: np.random.Generator) -> None:  # fmt: skip
+                 pool: tuple[np.ndarray, np.ndarray], rng: np.random.Generator) -> None:
     img_dir, lbl_dir = root / "images" / split, root / "labels" / split
     img_dir.mkdir(parents=True)
     lbl_dir.mkdir(parents=True)
@@ -334,7 +334,7 @@ def _write_split(root: Path, split: str, n: int, size: int, photos: list[np.ndar
 
 
 def detection_dataset(kind: str, image_size: int, n_train: int, n_val: int, n_test: int,
-                      seed: int = 0, cache: Path | None = None) -> Path:  # fmt: skip
+                      seed: int = 0, cache: Path | None = None) -> Path:
     """The ``data.yaml`` of a generated detection dataset (``kind``: ``"source"`` or ``"target"``).
 
     ``n_*`` are images per split; ``image_size`` is their side in px. The dataset is written once
@@ -346,7 +346,7 @@ def detection_dataset(kind: str, image_size: int, n_train: int, n_val: int, n_te
         raise ValueError("image_size must be >= 16 px and every split needs at least one image.")
     per_split = {"train": n_train, "val": n_val, "test": n_test}
     recipe = {"version": RECIPE_VERSION, "kind": kind, "classes": CLASSES[kind], "size": image_size,
-              "splits": per_split, "seed": seed, "backgrounds": BACKGROUNDS}  # fmt: skip
+              "splits": per_split, "seed": seed, "backgrounds": BACKGROUNDS}
     key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
     base = (cache or cache_dir()) / "detection"
     root = base / f"{kind}-{image_size}px-{key}"

@@ -19,7 +19,9 @@ Items (``items=``):
 * ``"digits"``: scikit-learn's 1,797 handwritten 8x8 digits (about 180 per class), upsampled;
   every split comes from that one pool, so ask for at most about 170 per class in total.
 
-Every split is balanced (``per_class`` images of every class) and deterministic in ``seed``.
+Every split is balanced (``per_class`` images of every class), its images in a random order (not
+sorted by class: the first ``n`` images of a split are a sample of every class), and deterministic
+in ``seed``.
 The target ``train`` split is the unlabelled data adaptation methods may use: its labels are
 returned too, but only the target-supervised upper bound may read them. Typical use::
 
@@ -198,7 +200,8 @@ def domain_pair(
     for split in SPLITS:
         x_pool, y_pool = pools["test" if split == "test" else "fit"]
         for domain, out in (("source", source), ("target", target)):
-            idx = index[domain][split] = np.concatenate(picked[(domain, split)])
+            by_class = np.concatenate(picked[(domain, split)])
+            idx = index[domain][split] = by_class[rng.permutation(len(by_class))]  # classes shuffled
             gray = _resize(x_pool[idx], image_size)
             x = _to_rgb(gray) if domain == "source" else blend_on_photos(gray, photos, rng)
             out[split] = Split(x=x, y=y_pool[idx].copy())

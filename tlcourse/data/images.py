@@ -48,7 +48,7 @@ COMPLETE = ".complete.json"
 FASHION_MNIST_CLASSES: list[str] = [
     "t-shirt_top", "trouser", "pullover", "dress", "coat",
     "sandal", "shirt", "sneaker", "bag", "ankle_boot",
-]  # fmt: skip
+]
 CATS_AND_DOGS_CLASSES: list[str] = ["cats", "dogs"]
 
 _IDX_FILES = {
@@ -130,7 +130,7 @@ def load_fashion_mnist(
 
 
 def check_per_class(per_class: Mapping[str, int], what: str = "per_class",
-                    example: str = "{'train': 100, 'val': 20, 'test': 50}") -> None:  # fmt: skip
+                    example: str = "{'train': 100, 'val': 20, 'test': 50}") -> None:
     """Raise a ValueError unless ``per_class`` has exactly the keys train/val/test, each an int >= 1.
 
     ``what`` names the argument in the message and ``example`` shows a valid value.
@@ -195,7 +195,7 @@ def _fashion_mnist_jobs(
             f"Fashion-MNIST test, class {name}",
         )
         for split, idx, source in (("train", train_idx, train_x), ("val", val_idx, train_x),
-                                   ("test", test_idx, test_x)):  # fmt: skip
+                                   ("test", test_idx, test_x)):
             origin = "train" if split != "test" else "test"
             for i in idx:
                 jobs.append((split, name, f"{origin}{i:05d}.png", render(source[i])))
@@ -214,7 +214,7 @@ def _cats_and_dogs_jobs(
             try:
                 with _strict_open(path) as im:
                     return ImageOps.fit(im.convert("RGB"), (image_size, image_size),
-                                        Image.Resampling.BILINEAR)  # fmt: skip
+                                        Image.Resampling.BILINEAR)
             except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
                 raise ImageFolderError(
                     f"{path} cannot be decoded as an image ({exc}): delete the folder "
@@ -227,9 +227,9 @@ def _cats_and_dogs_jobs(
         train_files = np.array(sorted((base / "train" / name).glob("*.jpg")))
         test_files = np.array(sorted((base / "validation" / name).glob("*.jpg")))
         val_f, train_f = _split_indices(train_files, per_class["val"], per_class["train"], rng,
-                                        f"cats_and_dogs_filtered train/{name}")  # fmt: skip
+                                        f"cats_and_dogs_filtered train/{name}")
         test_f, _ = _split_indices(test_files, per_class["test"], 0, rng,
-                                   f"cats_and_dogs_filtered validation/{name}")  # fmt: skip
+                                   f"cats_and_dogs_filtered validation/{name}")
         for split, files in (("train", train_f), ("val", val_f), ("test", test_f)):
             for f in files:
                 jobs.append((split, name, Path(f).stem + ".png", render(Path(f))))
@@ -265,7 +265,7 @@ def image_folder(
     known, make_jobs = _DATASETS[dataset]
     chosen = _pick_classes(known, classes, dataset)
     name = (f"{dataset}-{image_size}px-tr{per_class['train']}-va{per_class['val']}"
-            f"-te{per_class['test']}-seed{seed}")  # fmt: skip
+            f"-te{per_class['test']}-seed{seed}")
     if classes is not None:
         name += "-" + hashlib.sha256(",".join(chosen).encode()).hexdigest()[:8]
     derived = cache_dir() / "derived"
@@ -281,7 +281,7 @@ def image_folder(
 
 
 def _build(root: Path, dataset: str, per_class: dict[str, int], image_size: int, seed: int,
-           chosen: list[str], make_jobs: Callable) -> None:  # fmt: skip
+           chosen: list[str], make_jobs: Callable) -> None:
     """Write the folder in a temporary sibling and rename it into place (hold the lock)."""
     jobs = make_jobs(per_class, image_size, chosen, seed)
     tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=temp_name(root.name)))
@@ -292,7 +292,7 @@ def _build(root: Path, dataset: str, per_class: dict[str, int], image_size: int,
         for split, cls, fname, make in jobs:
             make().save(tmp / split / cls / fname)
         meta = {"dataset": dataset, "per_class": per_class, "image_size": image_size,
-                "seed": seed, "classes": chosen}  # fmt: skip
+                "seed": seed, "classes": chosen}
         (tmp / COMPLETE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
         if root.exists() and not (root / COMPLETE).is_file():  # left by an interrupted build
             shutil.rmtree(root)
@@ -341,7 +341,7 @@ def check_image_folder(root: Path) -> dict[str, dict[str, int]]:
         for cls in classes:
             # a hidden file that is no image (.DS_Store) is skipped by the loaders too
             files = sorted(p for p in (sdir / cls).iterdir() if not p.name.startswith(".")
-                           or p.is_dir() or p.suffix.lower() in IMAGE_SUFFIXES)  # fmt: skip
+                           or p.is_dir() or p.suffix.lower() in IMAGE_SUFFIXES)
             if not files:
                 raise ImageFolderError(f"{sdir / cls} is empty. {redo}")
             for path in files:

@@ -22,6 +22,7 @@ import codecs
 import html
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,9 @@ DOMAIN_FILES = {
 }
 RATING_MIN, RATING_MAX = -4.0, 4.0
 _FORMAT = "ID<TAB>MEAN-SENTIMENT-RATING<TAB>TEXT"
+# A rating as the files write it: ASCII digits, an optional sign and decimals. float() alone also takes
+# "nan", "1_0", " 1e0" and other scripts' digits ("\u0661.5"), none of which a rating file contains.
+_RATING = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 
 
 def clean_text(text: str) -> str:
@@ -89,13 +93,12 @@ def read_ground_truth(path: str | os.PathLike[str], domain: str) -> pd.DataFrame
             raise ValueError(f"{where}: the ID (first field of {_FORMAT}) is empty.")
         if ident in seen:
             raise ValueError(f"{where}: ID {ident!r} already appeared on line {seen[ident]}.")
-        try:
-            rating = float(rating_text)
-        except ValueError:
+        if not _RATING.fullmatch(rating_text):
             raise ValueError(
-                f"{where}: the rating (second field of {_FORMAT}) must be a number, "
-                f"got {rating_text!r}."
-            ) from None
+                f"{where}: the rating (second field of {_FORMAT}) must be a decimal number written "
+                f"with the digits 0-9, like -1.25; got {rating_text!r}."
+            )
+        rating = float(rating_text)
         if not (math.isfinite(rating) and RATING_MIN <= rating <= RATING_MAX):
             raise ValueError(
                 f"{where}: the rating must lie in [{RATING_MIN:g}, {RATING_MAX:g}] (the mean "

@@ -82,7 +82,7 @@ class Lesson:
                 default = cfg.params[key.lower()]
             else:
                 raise ValueError(f"{key} has no default: add it to [lesson.defaults] in {self.toml.name} "
-                                 f"or name a setting of the profile tables ({', '.join(sorted(cfg.params))}).")  # fmt: skip
+                                 f"or name a setting of the profile tables ({', '.join(sorted(cfg.params))}).")
             same = same and _equal(value, default)
         return cfg.profile in self.claims_profiles and same
 

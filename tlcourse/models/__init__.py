@@ -14,4 +14,4 @@ from .small import small_cnn
 __all__ = [
     "IMAGENET_MEAN", "IMAGENET_STD", "keras_backbone", "keras_mobilenet_v2",
     "port_torch_mobilenet_v2", "small_cnn", "torch_backbone", "torch_style_preprocess",
-]  # fmt: skip
+]

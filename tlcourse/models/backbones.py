@@ -112,9 +112,9 @@ def port_torch_mobilenet_v2(model: Any, state: dict[str, Any]) -> int:
     import keras
 
     kinds = {keras.layers.DepthwiseConv2D: "conv", keras.layers.Conv2D: "conv",
-             keras.layers.BatchNormalization: "bn", keras.layers.Dense: "dense"}  # fmt: skip
+             keras.layers.BatchNormalization: "bn", keras.layers.Dense: "dense"}
     k_layers = [(kind, layer) for layer in model.layers for cls, kind in kinds.items()
-                if type(layer) is cls]  # fmt: skip
+                if type(layer) is cls]
     t_units = [u for u in _torch_units(state) if u[0] != "dense" or any(k == "dense" for k, _ in k_layers)]
     if len(k_layers) != len(t_units):
         raise ValueError(
@@ -162,7 +162,7 @@ def symmetric_padding_mobilenet_v2(
     model = keras.applications.MobileNetV2(
         input_tensor=padded, include_top=include_top, weights=None, pooling=pooling,
         classifier_activation=None,
-    )  # fmt: skip
+    )
     config = model.get_config()
     for layer in config["layers"]:
         if layer["name"] == "Conv1":

@@ -21,4 +21,4 @@ def small_cnn(n_classes: int, width: int = 16) -> Any:
         *block(3, width), nn.MaxPool2d(2), *block(width, 2 * width), nn.MaxPool2d(2),
         *block(2 * width, 4 * width), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
         nn.Linear(4 * width, n_classes),
-    )  # fmt: skip
+    )
