@@ -71,6 +71,7 @@ MODULE_ROLES = {
     "tlcourse.device": NUMBERS,  # seeds, the thread count (float summation order), the device
     "tlcourse.train": NUMBERS,  # the training loops
     "tlcourse.features": NUMBERS,  # feature extraction
+    "tlcourse.memory": NUMBERS,  # peak training memory (lesson 04 quotes it)
     "tlcourse.detection": NUMBERS,  # YOLO training and evaluation
     "tlcourse.viz": NUMBERS,  # computes Grad-CAM maps and 2-D embeddings, not only plots
     "tlcourse.models": NUMBERS,

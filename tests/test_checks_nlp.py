@@ -69,3 +69,19 @@ def test_pooling_choice_requires_the_validation_choice():
     assert "validation accuracy" in test(("[CLS]", 0.5))
     assert "its test accuracy" in test(("mean", mean_test - 0.1))
     assert "not one of the candidates" in test(("max", mean_test))
+
+
+def test_exercise_factories_give_the_tests_the_lesson_passes_to_exercise(tiny_bert):
+    import torch
+
+    from tlcourse.checks import nlp
+
+    ratings = np.array([-2.0, -0.6, -0.2, 0.0, 0.4, 0.5, 1.5])
+    loose = nlp.loose_labels(ratings, pos=0.5, neg=-0.5)
+    assert loose(4) is None and "every snippet" in loose(7)
+    assert nlp.metrics_function() is nlp.compute_metrics_problem
+    model, batch = tiny_bert
+    head = nlp.head_logits(model, batch)
+    with torch.no_grad():
+        right = model(**batch).logits
+    assert head(right) is None and "differ" in head(right + 1.0)

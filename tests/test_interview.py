@@ -128,6 +128,21 @@ def test_every_bank_link_resolves_to_a_heading_in_jupyterlabs_form():
         assert q.section.replace(" ", "-") not in anchors[iv.SOLUTIONS / f"{q.lesson}.ipynb"]
 
 
+def test_peft_zero_shot_and_lp_ft_answers_link_to_the_lesson_04_cells_that_measure_them():
+    """Each answer's "shown in" link opens the section that runs the experiment (not full fine-tuning, not
+    lesson 03), the heading has no markup to strip, and the answer cites that section's ledger keys."""
+    bank = {q.id: q for q in iv.load_bank()}
+    anchors = _jupyterlab_anchors(iv.SOLUTIONS / "04_bert_sentiment.ipynb")
+    for qid, number, key in (("peft", "11.", "lora_test_acc"), ("zero-shot", "13.", "tweets_zero_shot_descriptions"),
+                             ("lp-ft", "14.", "tweets_lpft")):  # fmt: skip
+        q = bank[qid]
+        target, fragment = q.link.split("#", 1)
+        assert target == "04_bert_sentiment.ipynb" and fragment.startswith(number), (qid, q.link)
+        assert fragment in anchors and fragment == q.section.replace(" ", "-"), (qid, q.link)
+        assert "04_bert_sentiment" in q.asked_in, qid
+        assert key in {e.key for e in q.evidence if e.lesson == "04_bert_sentiment"}, (qid, q.evidence)
+
+
 def test_headings_skip_fenced_code():
     heads = iv.headings(iv.SOLUTIONS / "09_appendix_scaling.ipynb")
     assert "on every machine" not in heads and "2. Who sees which examples: `DistributedSampler`" in heads

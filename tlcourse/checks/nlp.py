@@ -183,3 +183,20 @@ def pooling_choice(
         fit = LogisticRegression(C=C, max_iter=3000).fit(feats["train"][k], labels["train"])
         table[name] = (fit.score(feats["val"][k], labels["val"]), fit.score(feats["test"][k], labels["test"]))
     return chosen_on_validation(table, "pooling")
+
+
+def loose_labels(ratings: np.ndarray, pos: float, neg: float) -> Test:
+    """Exercise 1's test: the number of snippets labelled at thresholds ``pos`` / ``neg``
+    (:func:`loose_label_problem` on ``ratings``, the mean ratings of one domain)."""
+    return lambda answer: loose_label_problem(answer, ratings, pos, neg)
+
+
+def metrics_function() -> Test:
+    """Exercise 2's test: a ``compute_metrics(eval_pred)`` for ``Trainer`` (:func:`compute_metrics_problem`)."""
+    return compute_metrics_problem
+
+
+def head_logits(model: Any, batch: Mapping[str, Any]) -> Test:
+    """Exercise 3's test: logits computed by hand from ``model``'s parts on ``batch``
+    (:func:`head_logits_problem`; ``model`` in eval mode)."""
+    return lambda answer: head_logits_problem(answer, model, batch)
