@@ -389,11 +389,23 @@ def drop_stale(ledger_path: Path, profile: str, paths: list[Path]) -> list[str]:
     return notes
 
 
+def locked_names(constraints: Path | None = None) -> set[str]:
+    """The names of the distributions constraints.txt pins (for any platform)."""
+    return {m.group(1).lower() for line in (constraints or CONSTRAINTS).read_text(encoding="utf-8").splitlines()
+            if (m := _PIN.match(line.strip()))}  # fmt: skip
+
+
 def stack_changes(stack: list[str]) -> list[str]:
-    """The pins of ``stack`` (``name==version``) whose installed version differs today, as text."""
-    out = []
+    """The pins of ``stack`` (``name==version``) whose installed version differs today, as text.
+
+    A pin the lock no longer holds is no dependency of the course any more: a lesson that imported it
+    would fail to run, not run with other numbers, so it does not count.
+    """
+    out, locked = [], locked_names()
     for pin in stack:
         name, _, version = pin.partition("==")
+        if name.lower() not in locked:
+            continue
         try:
             now = metadata.version(name)
         except metadata.PackageNotFoundError:
