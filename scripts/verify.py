@@ -385,14 +385,14 @@ def drop_stale(ledger_path: Path, profile: str, paths: list[Path]) -> list[str]:
                 continue
             del notebooks[path.stem]
             notes.append(f"{path.stem} ({profile}): its entry was made by other code; seeds "
-                         f"{', '.join(sorted(entry['runs'], key=int))} removed before the new runs")  # fmt: skip
+                         f"{', '.join(sorted(entry['runs'], key=int))} removed before the new runs")
     return notes
 
 
 def locked_names(constraints: Path | None = None) -> set[str]:
     """The names of the distributions constraints.txt pins (for any platform)."""
     return {m.group(1).lower() for line in (constraints or CONSTRAINTS).read_text(encoding="utf-8").splitlines()
-            if (m := _PIN.match(line.strip()))}  # fmt: skip
+            if (m := _PIN.match(line.strip()))}
 
 
 def stack_changes(stack: list[str]) -> list[str]:

@@ -134,7 +134,7 @@ def test_peft_zero_shot_and_lp_ft_answers_link_to_the_lesson_04_cells_that_measu
     bank = {q.id: q for q in iv.load_bank()}
     anchors = _jupyterlab_anchors(iv.SOLUTIONS / "04_bert_sentiment.ipynb")
     for qid, number, key in (("peft", "11.", "lora_test_acc"), ("zero-shot", "13.", "tweets_zero_shot_descriptions"),
-                             ("lp-ft", "14.", "tweets_lpft")):  # fmt: skip
+                             ("lp-ft", "14.", "tweets_lpft")):
         q = bank[qid]
         target, fragment = q.link.split("#", 1)
         assert target == "04_bert_sentiment.ipynb" and fragment.startswith(number), (qid, q.link)

@@ -26,7 +26,7 @@ def test_peak_rss_sees_an_allocation_that_is_gone_by_the_end():
     ({"model_dir": "M", "mode": "lora", "texts": ["a"], "labels": [1]}, "needs a 'lora' field"),
     ({"model_dir": "M", "mode": "full", "texts": ["a", "b"], "labels": [1]}, "2 texts and 1 labels"),
     ({"model_dir": "M", "mode": "full", "texts": [], "labels": []}, "at least one"),
-])  # fmt: skip
+])
 def test_a_spec_that_cannot_be_measured_names_its_field(spec, message, tmp_path):
     (tmp_path / "config.json").write_text("{}")
     spec = {**spec, "model_dir": str(tmp_path)} if spec.get("model_dir") == "M" else spec
@@ -43,7 +43,7 @@ def tiny_model_dir(tmp_path_factory):
     (folder / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
     BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder)
     config = BertConfig(vocab_size=len(words), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, num_labels=2)  # fmt: skip
+                        intermediate_size=32, num_labels=2)
     BertForSequenceClassification(config).save_pretrained(folder)
     return folder
 
@@ -51,7 +51,7 @@ def tiny_model_dir(tmp_path_factory):
 def test_each_mode_trains_what_it_says_in_its_own_process(tiny_model_dir):
     spec = {"model_dir": str(tiny_model_dir), "texts": ["good film", "not good", "bad film", "bad"],
             "labels": [1, 0, 0, 0], "batch_size": 2,
-            "lora": {"r": 2, "lora_alpha": 4, "target_modules": ["query", "value"]}}  # fmt: skip
+            "lora": {"r": 2, "lora_alpha": 4, "target_modules": ["query", "value"]}}
     rows = {mode: memory.measure_training({**spec, "mode": mode}) for mode in memory.MODES}
     hidden, layers = 16, 1
     lora_params = layers * 2 * 2 * (hidden + hidden) + (hidden * 2 + 2)  # A and B on query and value + head

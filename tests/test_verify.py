@@ -191,7 +191,7 @@ def test_a_stale_entry_is_removed_before_new_runs_compare_with_it(tmp_path):
         for profile, code in (("cpu", "made by other code"), ("smoke", None)):
             ledger.merge_run(data, profile=profile, notebook="00_start_here", lesson="start_here", seed=42, run=run,
                              modules=["tlcourse"], stack=verify.locked_stack(),
-                             code=code or verify.code_digest(nb, "start_here", ["tlcourse"], None, profile))  # fmt: skip
+                             code=code or verify.code_digest(nb, "start_here", ["tlcourse"], None, profile))
     notes = verify.drop_stale(path, "cpu", [folder / "00_start_here.ipynb"])
     assert notes == ["00_start_here (cpu): its entry was made by other code; seeds 42 removed before the new runs"]
     assert "00_start_here" not in ledger.load(path)["profiles"]["cpu"]

@@ -76,14 +76,14 @@ def validate_spec(spec: Mapping[str, Any]) -> None:
             raise ValueError(f"measure_training: the spec has no {field!r} field (needs model_dir, mode, texts, labels).")
     if not (Path(spec["model_dir"]) / "config.json").is_file():
         raise ValueError(f"measure_training: model_dir={spec['model_dir']!r} is not a model folder (no config.json); "
-                         "pass the folder tl.fetch returns.")  # fmt: skip
+                         "pass the folder tl.fetch returns.")
     if spec["mode"] not in MODES:
         raise ValueError(f"measure_training: mode={spec['mode']!r}; use one of {', '.join(MODES)}.")
     if spec["mode"] == "lora" and not isinstance(spec.get("lora"), Mapping):
         raise ValueError("measure_training: mode='lora' needs a 'lora' field, the keyword arguments of peft.LoraConfig.")
     if len(spec["texts"]) != len(spec["labels"]) or not spec["texts"]:
         raise ValueError(f"measure_training: {len(spec['texts'])} texts and {len(spec['labels'])} labels; "
-                         "give the same number, at least one.")  # fmt: skip
+                         "give the same number, at least one.")
 
 
 def _measure_here(spec: Mapping[str, Any]) -> dict[str, float]:
@@ -107,7 +107,7 @@ def _measure_here(spec: Mapping[str, Any]) -> dict[str, float]:
     batch_size, texts, labels = int(spec.get("batch_size", 16)), list(spec["texts"]), list(spec["labels"])
     batches = [(tokenizer(texts[i:i + batch_size], padding=True, truncation=True,
                           max_length=int(spec.get("max_length", 64)), return_tensors="pt"),
-                torch.tensor(labels[i:i + batch_size])) for i in range(0, len(texts), batch_size)]  # fmt: skip
+                torch.tensor(labels[i:i + batch_size])) for i in range(0, len(texts), batch_size)]
     with torch.no_grad():
         model.eval()(**batches[0][0])  # warm-up: lazily allocated kernels are not training's memory
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -126,7 +126,7 @@ def _measure_here(spec: Mapping[str, Any]) -> dict[str, float]:
                     model(**encoded)
     return {"before_mb": peak.before_mb, "peak_mb": peak.peak_mb, "added_mb": peak.added_mb,
             "steps": len(batches), "seconds": time.perf_counter() - start,
-            "trainable": sum(p.numel() for p in trainable)}  # fmt: skip
+            "trainable": sum(p.numel() for p in trainable)}
 
 
 def measure_training(spec: Mapping[str, Any], timeout: float = 600.0) -> dict[str, float]:
@@ -138,7 +138,7 @@ def measure_training(spec: Mapping[str, Any], timeout: float = 600.0) -> dict[st
     """
     validate_spec(spec)
     proc = subprocess.run([sys.executable, "-m", "tlcourse.memory", json.dumps(dict(spec))],
-                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
+                          capture_output=True, text=True, timeout=timeout)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith(_RESULT)), None)
     if proc.returncode or line is None:
         raise RuntimeError(f"the memory measurement ({spec['mode']}) failed in its own process:\n{proc.stderr[-3000:]}")
