@@ -5,7 +5,8 @@
 # Variables: PYTHON (interpreter for the venv), VENV (its folder), TF_EXTRA (tf-cpu or tf-gpu; auto-detected),
 # LAB_ARGS (extra JupyterLab arguments), TLCOURSE_PROFILE (smoke|cpu|full; see README),
 # CONSTRAINTS (the lock of exact versions, default constraints.txt; empty: pyproject's ranges only),
-# WHEELS (a wheelhouse folder: install from it with the package index disabled; see `make wheelhouse`).
+# WHEELS (a wheelhouse folder: install from it with the package index disabled; see `make wheelhouse`),
+# TEST_WORKERS (pytest-xdist workers for make test, default 2; 0 runs in one process).
 
 PYTHON   ?= python3
 VENV     ?= .venv
@@ -16,6 +17,9 @@ LAB_ARGS ?=
 WORKSPACE ?= workspace
 ROOT_ARG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 NBVAL    := --nbval-lax --nbval-current-env
+TEST_WORKERS ?= 2
+# One test file (one notebook: its cells share a kernel, in order) per worker at a time.
+XDIST    := $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 CONSTRAINTS ?= constraints.txt
 WHEELS   ?=
 PIP_ARGS := $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) $(if $(WHEELS),--no-index --find-links $(WHEELS))
@@ -72,7 +76,7 @@ reset: setup
 
 test: setup
 	$(BIN)/python -m tlcourse fetch --profile smoke
-	TLCOURSE_PROFILE=smoke $(BIN)/python -m pytest tests solutions $(NBVAL) --durations=25
+	TLCOURSE_PROFILE=smoke $(BIN)/python -m pytest tests solutions $(NBVAL) $(XDIST) --durations=25
 
 # Every student notebook in JupyterLab in Chromium (make test runs lesson 00 and the lessons with widgets).
 test-browser: setup
