@@ -146,8 +146,25 @@ def raw_code_digest(nb: nbformat.NotebookNode, lesson: str | None) -> str:
     return h.hexdigest()
 
 
-def canonical_code(source: str, *, cell: bool = False) -> str:
-    """Python as the interpreter runs it: the syntax tree without comments, formatting or docstrings.
+class _DropChecks(ast.NodeTransformer):
+    """Leaves out what judges numbers and makes none: ``assert`` statements and the ``expect=`` of a
+    claim (``tl.ledger.claim(..., expect=...)``, the text's verdict, written after the seeds are in)."""
+
+    def visit_Assert(self, node: ast.Assert) -> None:
+        return None  # removed from its block (the tree is dumped, never compiled)
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        if name == "claim":
+            node.keywords = [k for k in node.keywords if k.arg != "expect"]
+        return node
+
+
+def canonical_code(source: str, *, cell: bool = False, checks: bool = False) -> str:
+    """Python as the interpreter runs it: the syntax tree without comments, formatting or docstrings,
+    and without ``assert`` statements and a claim's ``expect=`` (a run that fails one is never merged, so
+    a passing run's numbers do not depend on them; ``checks=True`` keeps them: the previous formula).
 
     A notebook cell (``cell``) is first turned into Python the way IPython does (``%magic`` and
     ``!shell`` lines become calls). Text that does not parse is kept as it is.
@@ -165,7 +182,7 @@ def canonical_code(source: str, *, cell: bool = False) -> str:
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
                 node.body = node.body[1:] or [ast.Pass()]
-    return ast.dump(tree)
+    return ast.dump(tree if checks else _DropChecks().visit(tree))
 
 
 def canonical_toml(text: str, profile: str | None = None) -> str:
@@ -201,21 +218,22 @@ def locked_stack(constraints: Path = CONSTRAINTS) -> list[str]:
 
 
 def code_digest(nb: nbformat.NotebookNode, lesson: str | None, modules: list[str] | None = None,
-                stack: list[str] | None = None, profile: str | None = None) -> str:
+                stack: list[str] | None = None, profile: str | None = None, *, checks: bool = False) -> str:
     """sha256 of what decides a lesson's numbers (not the prose, not comments): the code cells and the
     number-making modules among ``modules`` as syntax trees (:func:`canonical_code`), the TOML's sizes
     that ``profile`` reads (every table when None) and the locked stack (``stack``, default
-    :func:`locked_stack`). A smoke-size change leaves the cpu entries current."""
+    :func:`locked_stack`). A smoke-size change leaves the cpu entries current. ``checks``: see
+    :func:`canonical_code`."""
     h = hashlib.sha256(b"tree digest\0")
     for cell in nb.cells:
         if cell.cell_type == "code":
-            h.update(canonical_code(cell.source, cell=True).encode() + b"\0")
+            h.update(canonical_code(cell.source, cell=True, checks=checks).encode() + b"\0")
     toml = LESSONS_DIR / f"{lesson}.toml"
     if lesson and toml.is_file():
         h.update(canonical_toml(toml.read_text(encoding="utf-8"), profile).encode())
     for name in number_modules(modules or []):
         path = module_file(name)
-        code = canonical_code(path.read_text(encoding="utf-8")) if path.is_file() else "(missing)"
+        code = canonical_code(path.read_text(encoding="utf-8"), checks=checks) if path.is_file() else "(missing)"
         h.update(f"\0module {name}\0{code}".encode())
     for pin in locked_stack() if stack is None else stack:
         h.update(f"\0{pin}".encode())
@@ -440,8 +458,8 @@ def stale_entries(data: dict[str, Any], folder: Path) -> list[str]:
 
 
 def migrate_digests(data: dict[str, Any], folder: Path) -> tuple[list[str], list[str]]:
-    """One-off: give entries made with a previous formula (:func:`raw_digest`, or today's over every
-    TOML table) today's digest.
+    """One-off: give entries made with a previous formula (:func:`raw_digest`, today's over every
+    TOML table, or today's with the checks kept) today's digest.
 
     Only where the previous digest still matches today's notebook, TOML, modules and the entry's
     stack: the numbers were made by the code that is there now. Others stay stale. Entries without a
@@ -464,7 +482,8 @@ def migrate_digests(data: dict[str, Any], folder: Path) -> tuple[list[str], list
                 if "stack" not in entry:
                     entry["stack"] = stack
                     migrated.append(name)
-            elif entry["code"] in (raw_digest(nb, lesson, modules, stack), code_digest(nb, lesson, modules, stack)):
+            elif entry["code"] in (raw_digest(nb, lesson, modules, stack), code_digest(nb, lesson, modules, stack),
+                                   code_digest(nb, lesson, modules, stack, profile, checks=True)):
                 entry["code"], entry["stack"] = code_digest(nb, lesson, modules, stack, profile), stack
                 migrated.append(name)
             else:

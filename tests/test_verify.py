@@ -78,6 +78,17 @@ def test_code_digest_follows_code_and_config_not_prose_comments_or_layout():
     assert verify.code_digest(magic, None) != verify.code_digest(notebook(("code", "%matplotlib agg\ncfg = 1")), None)
 
 
+def test_asserts_and_a_claims_expected_verdict_make_no_numbers_so_they_do_not_count():
+    cell = 'x = train()\nassert x > 0.5, "x"\ntl.ledger.claim(cfg, "a", "b", expect="A>B", min_tol=0.02)\n'
+    rewritten = cell.replace('x > 0.5, "x"', "x > 0.9").replace('"A>B"', '"no reliable difference"')
+    assert verify.canonical_code(cell) == verify.canonical_code(rewritten)
+    assert verify.canonical_code(cell) == verify.canonical_code(cell.replace('assert x > 0.5, "x"\n', ""))
+    assert verify.canonical_code(cell) != verify.canonical_code(cell.replace("min_tol=0.02", "min_tol=0.03"))
+    assert verify.canonical_code(cell) != verify.canonical_code(cell.replace("train()", "train(2)"))
+    assert verify.canonical_code(cell, checks=True) != verify.canonical_code(rewritten, checks=True)  # migration's
+    assert verify.canonical_code("if a:\n    assert a\n") == verify.canonical_code("if a:\n    assert b, 'b'\n")
+
+
 def test_canonical_code_drops_comments_docstrings_and_layout_only():
     one = 'def f(x):\n    """Doc."""\n    return x + 1  # add one\n'
     two = "def f(x):\n\n    return (x +\n            1)\n"
