@@ -20,7 +20,8 @@ The ``code`` digest of an entry covers what decides its numbers: the code cells,
 lesson's TOML, the number-making ``tlcourse`` modules the kernel had imported (recorded as the
 entry's ``modules``; :data:`MODULE_ROLES` classifies every module) and the installed versions of the
 distributions pinned in constraints.txt when it ran (its ``stack``). Code counts as the interpreter
-sees it (its syntax tree): comments, docstrings, line breaks and TOML comments are not part of it.
+sees it (its syntax tree): comments, docstrings, line breaks, TOML comments, `assert` statements and a
+claim's `expect=` (they judge numbers, make none) are not part of it.
 A change to any of the rest makes the old runs stale (tests/test_ledger_digest.py fails until
 `make verify` re-measures them).
 """
