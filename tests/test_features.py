@@ -28,12 +28,12 @@ def test_cached_features_computes_once(tmp_cache, capsys):
     out = capsys.readouterr().out
     assert "computed (3, 4)" in out and "loaded (3, 4) from the cache" in out
     folder = tmp_cache / "derived" / "features"
-    assert [p.name for p in folder.iterdir()] == ["torch-demo-train.npy"]  # no temp files
+    assert [p.name for p in folder.iterdir()] == [f"torch-demo-train-r{features.recipe_version()}.npy"]  # no temp files
 
 
 def test_corrupt_cache_entry_is_recomputed(tmp_cache, capsys):
     cached_features("k", lambda: np.ones(5))
-    (tmp_cache / "derived" / "features" / "k.npy").write_bytes(b"garbage")
+    (tmp_cache / "derived" / "features" / f"k-r{features.recipe_version()}.npy").write_bytes(b"garbage")
     again = cached_features("k", lambda: np.zeros(5))
     assert np.array_equal(again, np.zeros(5))
     assert "unreadable" in capsys.readouterr().out
@@ -45,7 +45,22 @@ def test_failed_compute_caches_nothing(tmp_cache):
 
     with pytest.raises(RuntimeError):
         cached_features("k", boom)
-    assert not (tmp_cache / "derived" / "features" / "k.npy").exists()
+    assert not list((tmp_cache / "derived" / "features").glob("k*.npy"))
+
+
+def test_a_changed_recipe_is_a_new_entry_never_the_old_arrays(tmp_cache, monkeypatch):
+    """The lesson's transform, the package's extractor code and the frameworks' versions all make the key."""
+    from torchvision.transforms import v2
+
+    old = cached_features("k", lambda: np.ones(3), recipe=v2.Normalize([0.5], [0.5]))
+    new = cached_features("k", lambda: np.zeros(3), recipe=v2.Normalize([0.4], [0.5]))
+    assert np.array_equal(old, np.ones(3)) and np.array_equal(new, np.zeros(3))
+    again = cached_features("k", lambda: np.full(3, 7.0), recipe=v2.Normalize([0.5], [0.5]))
+    assert np.array_equal(again, np.ones(3))  # the same recipe: the cached array
+    assert features.recipe_version(lambda: 1) == features.recipe_version(lambda: 1)  # no memory addresses
+    real = features.metadata.version
+    monkeypatch.setattr(features.metadata, "version", lambda d: "9.9" if d == "torch" else real(d))
+    assert np.array_equal(cached_features("k", lambda: np.full(3, 5.0), recipe=v2.Normalize([0.5], [0.5])), np.full(3, 5.0))
 
 
 @pytest.mark.parametrize("key", ["", "../escape", "a/b", "with space", "x" * 201])

@@ -9,11 +9,13 @@ augmentation, or when the backbone itself trains: fine-tuning.)
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
 import time
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -29,21 +31,44 @@ def features_dir() -> Path:
     return cache_dir() / "derived" / "features"
 
 
-def cached_features(key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+_FRAMEWORKS = ("numpy", "torch", "torchvision", "keras", "tensorflow", "tensorflow-cpu")
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def recipe_version(recipe: object = "") -> str:
+    """A fingerprint (10 hex digits) of the recipe that makes cached features: ``repr(recipe)`` (the
+    lesson's own preprocessing, e.g. its torchvision transform), the code of this module and of
+    :mod:`tlcourse.models` (extractors, backbones, their preprocessing) and the installed frameworks'
+    versions. A change to any of them makes a new cache entry instead of reusing old arrays."""
+    h = hashlib.sha256(_ADDRESS.sub("", repr(recipe)).encode())
+    here = Path(__file__).resolve().parent
+    for path in [here / "features.py", *sorted((here / "models").glob("*.py"))]:
+        h.update(path.read_bytes())
+    for dist in _FRAMEWORKS:
+        try:
+            h.update(f"\0{dist}=={metadata.version(dist)}".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"\0{dist} absent".encode())
+    return h.hexdigest()[:10]
+
+
+def cached_features(key: str, compute: Callable[[], np.ndarray], *, recipe: object = "") -> np.ndarray:
     """Return the array stored under ``key``, or ``compute()`` it once and store it.
 
-    ``key`` must name everything the features depend on (framework, backbone, dataset folder,
-    split), e.g. ``"torch-mobilenet_v2-fashion_mnist-96px-...-train"``; letters, digits and
-    ``. _ = -`` only. Arrays are saved as ``.npy`` atomically (written to a temporary file, then
-    renamed), so an interrupted run never leaves a truncated cache entry; an unreadable entry is
-    recomputed. Prints where the array came from and how long it took.
+    ``key`` must name the data the features are of (framework, backbone, dataset folder, split),
+    e.g. ``"torch-mobilenet_v2-fashion_mnist-96px-...-train"``; letters, digits and ``. _ = -``
+    only. ``recipe`` is what the lesson does to an image before the network (its transform): with
+    the package's extractor code and the frameworks' versions it makes :func:`recipe_version`,
+    which the file name carries. Arrays are saved as ``.npy`` atomically (written to a temporary
+    file, then renamed), so an interrupted run never leaves a truncated cache entry; an unreadable
+    entry is recomputed. Prints where the array came from and how long it took.
     """
     if not isinstance(key, str) or not _KEY.fullmatch(key):
         raise ValueError(
             f"Feature cache key {key!r} must be 1-200 characters of letters, digits and '._=-' "
             "(it becomes a file name)."
         )
-    path = features_dir() / f"{key}.npy"
+    path = features_dir() / f"{key}-r{recipe_version(recipe)}.npy"
     if path.is_file():
         try:
             arr = np.load(path, allow_pickle=False)
