@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tlcourse import doctor
 from tlcourse.lessons import all_lessons
 
@@ -16,8 +18,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_every_lesson_has_its_steps():
     lessons = [lesson.stem for lesson in all_lessons()]
-    assert sorted(doctor.LESSONS) == lessons, "a lesson without a smoke step (or a step for no lesson)"
-    assert {n for needs in doctor.LESSONS.values() for n in needs} == set(doctor.STEPS)
+    assert sorted(doctor.lesson_needs()) == lessons, "a lesson without a smoke step (or a step for no lesson)"
+    assert {n for needs in doctor.lesson_needs().values() for n in needs} == set(doctor.STEPS)
+
+
+def test_a_step_the_doctor_does_not_know_is_an_error_naming_the_file(monkeypatch):
+    from dataclasses import replace
+
+    from tlcourse import lessons
+
+    broken = [replace(lesson, needs=("kernel", "pytorch")) if lesson.number == "05" else lesson
+              for lesson in lessons.all_lessons()]
+    monkeypatch.setattr(lessons, "all_lessons", lambda: tuple(broken))
+    with pytest.raises(ValueError, match=r"yolo_detection.toml: \[lesson\] needs .*unknown: \['pytorch'\]"):
+        doctor.lesson_needs()
 
 
 def test_a_kernel_that_cannot_start_fails_every_step_with_the_reason():
@@ -42,7 +56,7 @@ def test_smoke_names_the_lessons_a_broken_framework_stops(tmp_path):
     assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-2000:]
     lines = {(ln.split()[1] if ln.startswith("ready") else ln.split()[2]): ln
              for ln in run.stdout.splitlines() if ln.startswith(("ready ", "NOT READY "))}
-    assert set(lines) == set(doctor.LESSONS), run.stdout
+    assert set(lines) == set(doctor.lesson_needs()), run.stdout
     for lesson in ("02_feature_extraction", "03_fine_tuning", "06_lstm_forecasting", "08_interview_prep"):
         assert lines[lesson].startswith(f"NOT READY  {lesson}"), lines[lesson]
         assert "keras failed" in lines[lesson] and "broken on purpose" in lines[lesson], lines[lesson]

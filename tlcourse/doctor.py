@@ -62,19 +62,20 @@ STEPS: dict[str, tuple[str, str]] = {
     ),
 }
 
-# What each lesson needs, in the order the steps run.
-LESSONS: dict[str, tuple[str, ...]] = {
-    "00_start_here": ("kernel", "torch"),
-    "01_types_of_transfer": ("kernel", "torch", "scikit-learn"),
-    "02_feature_extraction": ("kernel", "torch", "scikit-learn", "keras"),
-    "03_fine_tuning": ("kernel", "torch", "keras"),
-    "04_bert_sentiment": ("kernel", "torch", "scikit-learn", "transformers"),
-    "05_yolo_detection": ("kernel", "torch", "ultralytics"),
-    "06_lstm_forecasting": ("kernel", "torch", "keras"),
-    "07_domain_adaptation": ("kernel", "torch", "scikit-learn"),
-    "08_interview_prep": ("kernel", "torch", "keras"),
-    "09_appendix_scaling": ("kernel", "torch", "torch.distributed"),
-}
+def lesson_needs() -> dict[str, tuple[str, ...]]:
+    """What each lesson needs, in the order the steps run: ``needs`` in its registry entry ([lesson] of its
+    TOML file). A step that :data:`STEPS` does not know is an error in that file."""
+    from .lessons import all_lessons
+
+    out = {}
+    for lesson in all_lessons():
+        unknown = [n for n in lesson.needs if n not in STEPS]
+        if unknown or not lesson.needs:
+            raise ValueError(f"{lesson.toml}: [lesson] needs = {list(lesson.needs)}: one or more of "
+                             f"{', '.join(STEPS)} (unknown: {unknown or 'none given'}).")
+        out[lesson.stem] = lesson.needs
+    return out
+
 
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
                "YOLO_OFFLINE": "1", "TLCOURSE_PROFILE": "smoke", "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -134,8 +135,10 @@ def run_steps(names: list[str], timeout: int = 120, kernel_name: str = "python3"
     return results
 
 
-def lesson_lines(steps: list[Step], lessons: dict[str, tuple[str, ...]] = LESSONS) -> list[str]:
-    """One line per lesson: ``ready`` with the steps it needs, or the first failed step and the fix."""
+def lesson_lines(steps: list[Step], lessons: dict[str, tuple[str, ...]] | None = None) -> list[str]:
+    """One line per lesson (default: :func:`lesson_needs`): ``ready`` with the steps it needs, or the first
+    failed step and the fix."""
+    lessons = lesson_needs() if lessons is None else lessons
     by_name = {s.name: s for s in steps}
     width = max(map(len, lessons))
     lines = []
@@ -152,7 +155,7 @@ def lesson_lines(steps: list[Step], lessons: dict[str, tuple[str, ...]] = LESSON
 def smoke(timeout: int = 120, kernel_name: str = "python3") -> tuple[bool, list[str]]:
     """Run every step in one kernel; return (all lessons ready, the lines to print)."""
     start = time.perf_counter()
-    names = list(dict.fromkeys(n for needs in LESSONS.values() for n in needs))
+    names = list(dict.fromkeys(n for needs in lesson_needs().values() for n in needs))
     steps = run_steps(names, timeout=timeout, kernel_name=kernel_name)
     lines = lesson_lines(steps)
     took = ", ".join(f"{s.name} {s.seconds:.1f} s" for s in steps)

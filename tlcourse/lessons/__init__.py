@@ -8,6 +8,7 @@ A lesson's file holds its sizes (``[common]``, ``[smoke]``, ``[cpu]``, ``[full]`
     title = "YOLO detection: ..."       # the notebook's first heading, without the number
     claims_profiles = ["cpu"]           # where the text's comparisons are asserted
     checks = "detection"                # tlcourse/checks/<checks>.py ("" when none)
+    needs = ["kernel", "torch", "ultralytics"]  # the steps of `tlcourse doctor --smoke` it needs
 
     [lesson.defaults]                   # the top parameters the text describes
     START = "course_source"
@@ -41,7 +42,8 @@ _HEADER = re.compile(r"^\[lesson(\.[A-Za-z_]+)?\]\s*(#.*)?$", re.M)
 
 @dataclass(frozen=True)
 class Lesson:
-    """One lesson: its number, file names, claims profiles, checks module and default parameters."""
+    """One lesson: its number, file names, claims profiles, checks module, the doctor steps it needs
+    and its default parameters."""
 
     number: str
     name: str
@@ -49,6 +51,7 @@ class Lesson:
     claims_profiles: tuple[str, ...]
     checks: str
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    needs: tuple[str, ...] = ()
 
     @property
     def stem(self) -> str:
@@ -116,7 +119,7 @@ def _load(path: Path) -> Lesson:
     after = text[_HEADER.search(text).start():]
     if re.search(r"^\[(?!lesson[\].])", after, re.M):
         raise ValueError(f"{path}: [lesson] must be the last table (the digest of the sizes stops there). {fix}")
-    unknown = sorted(set(meta) - {"number", "title", "claims_profiles", "checks", "defaults"})
+    unknown = sorted(set(meta) - {"number", "title", "claims_profiles", "checks", "needs", "defaults"})
     if unknown:
         raise ValueError(f"{path}: unknown [lesson] key(s) {', '.join(unknown)}. {fix}")
     number, title = meta.get("number"), meta.get("title")
@@ -130,10 +133,14 @@ def _load(path: Path) -> Lesson:
     checks = meta.get("checks", "")
     if not isinstance(checks, str) or (checks and not (FOLDER.parent / "checks" / f"{checks}.py").is_file()):
         raise ValueError(f"{path}: [lesson] checks = {checks!r}: no tlcourse/checks/{checks}.py. {fix}")
+    needs = meta.get("needs", [])
+    if not (isinstance(needs, list) and all(isinstance(n, str) and n for n in needs)):
+        raise ValueError(f"{path}: [lesson] needs = {needs!r}: a list of `tlcourse doctor` step names. {fix}")
     defaults = meta.get("defaults", {})
     if not isinstance(defaults, dict):
         raise ValueError(f"{path}: [lesson.defaults] must be a table. {fix}")
-    return Lesson(number, path.stem, title.strip(), tuple(profiles), checks, MappingProxyType(dict(defaults)))
+    return Lesson(number, path.stem, title.strip(), tuple(profiles), checks, MappingProxyType(dict(defaults)),
+                  tuple(needs))
 
 
 @cache
