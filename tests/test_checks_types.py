@@ -36,7 +36,7 @@ def test_choose_on_validation():
     assert "best *test*" in test(("lucky", 0.81))
     assert "best, 0.800" in test(("scratch", 0.72))
     assert "validation accuracy" in test(("transfer", 0.80))
-    assert "not a candidate" in test(("nope", 0.5))
+    assert "not one of the candidates" in test(("nope", 0.5))
     assert "tuple" in test("transfer")
 
 

@@ -7,19 +7,6 @@ import tlcourse as tl
 from tlcourse.checks import vision
 
 
-def test_chosen_on_validation_explains_each_mistake(capsys):
-    table = {"a": (0.80, 0.70), "b": (0.75, 0.78), "c": (0.80, 0.71)}
-    test = vision.chosen_on_validation(table, "k")
-    assert test(("a", 0.70)) is None and test(("c", 0.71)) is None  # ties on validation are fine
-    assert "best validation accuracy" in capsys.readouterr().out
-    assert "*test* accuracy" in test(("b", 0.78))  # chose by test
-    assert "report the chosen option's test accuracy" in test(("a", 0.80))
-    assert "not one of the candidates" in test(("z", 0.5))
-    assert "tuple" in test("a")
-    table["d"] = (0.60, 0.60)
-    assert "has validation accuracy 0.600" in vision.chosen_on_validation(table, "k")(("d", 0.60))
-
-
 def test_knn_choice_picks_by_validation_and_rejects_a_choice_by_test():
     """Noisy labels where validation prefers k=5 (0.80 vs 0.55 and 0.70) and test prefers k=1 (0.75 vs 0.70)."""
     from sklearn.neighbors import KNeighborsClassifier

@@ -309,8 +309,8 @@ def test_choose_run_check_rejects_choosing_by_test():
     runs = {"a": {"val_map50_95": 0.5, "test_map50_95": 0.40}, "b": {"val_map50_95": 0.4, "test_map50_95": 0.45}}
     test = chk.choose_run(runs)
     assert test(("a", 0.40)) is None
-    assert "best *test* score" in test(("b", 0.45))
-    assert "validation score" in test(("a", 0.5))
+    assert "best *test* mAP50-95" in test(("b", 0.45))
+    assert "that is the validation mAP50-95" in test(("a", 0.5))
 
 
 def test_iou_check():

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from . import Test, chosen_on_validation
+
 # The YOLOv5 repository's train.py flags and the ultralytics train() arguments they became.
 FLAG_TO_ARG = {"--img": "imgsz", "--batch": "batch", "--epochs": "epochs", "--data": "data",
                "--weights": "model", "--freeze": "freeze"}
@@ -101,32 +103,13 @@ def trainable_count(expected: int, total: int, frozen_layers: int) -> Callable[[
     return test
 
 
-def choose_run(runs: Mapping[str, Mapping[str, float]], key: str = "map50_95") -> Callable[[Any], str | None]:
-    """Test for "choose a run on validation, report its test number".
+def choose_run(runs: Mapping[str, Mapping[str, float]], key: str = "map50_95") -> Test:
+    """Test for "choose a run on validation, report its test number" (:func:`tlcourse.checks.chosen_on_validation`).
 
     ``runs`` maps run name -> {"val_<key>": ..., "test_<key>": ...}; the answer is (name, test value).
     """
-    best = max(runs, key=lambda r: runs[r][f"val_{key}"])
-    by_test = max(runs, key=lambda r: runs[r][f"test_{key}"])
-
-    def test(answer: Any) -> str | None:
-        if not isinstance(answer, tuple | list) or len(answer) != 2:
-            return "answer with a tuple (run name, its test number)."
-        name, value = answer
-        if name not in runs:
-            return f"{name!r} is not a run; the runs are {sorted(runs)}."
-        if name != best:
-            if name == by_test:
-                return (f"{name!r} has the best *test* score: choosing by test makes the test split part of "
-                        "the tuning, and the number you report is optimistic. Choose by validation.")
-            return f"{name!r} is not the run with the best validation {key}."
-        if abs(float(value) - runs[name][f"test_{key}"]) > 1e-9:
-            if abs(float(value) - runs[name][f"val_{key}"]) < 1e-9:
-                return "that is its validation score; report the held-out *test* score of the chosen run."
-            return f"the test {key} of {name!r} is {runs[name][f'test_{key}']:.4f}."
-        return None
-
-    return test
+    return chosen_on_validation({r: (v[f"val_{key}"], v[f"test_{key}"]) for r, v in runs.items()}, "run",
+                                metric=key.replace("map", "mAP").replace("_", "-", 1) if key.startswith("map") else key)
 
 
 def iou_function(fn: Any) -> str | None:

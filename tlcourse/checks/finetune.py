@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .vision import Test, choice, chosen_on_validation
+from . import Test, chosen_on_validation
+from .vision import choice
 
 
 def _numel(module: Any) -> int:

@@ -6,10 +6,12 @@ pass it as the ``test`` of :func:`tlcourse.checks.exercise`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+from .. import checks
 
 
 def window_count(answer: Any, n_steps: int, lookback: int, horizon: int) -> str | None:
@@ -97,27 +99,9 @@ def seasonal_naive_fn(fn: Any, season: int, horizon: int, lookback: int) -> str 
 
 
 def chosen_on_validation(answer: Any, val: Mapping[str, float], test: Mapping[str, float],
-                         lower_is_better: bool = True) -> str | None:  # fmt: skip
-    """Check ``(method, reported test score)``: the method with the best validation score and its
-    test score; explain when the choice was made on the test scores instead."""
-    pick: Callable[[Mapping[str, float]], str] = (
-        (lambda d: min(d, key=d.get)) if lower_is_better else (lambda d: max(d, key=d.get))
-    )
-    try:
-        method, score = answer
-        score = float(score)
-    except (TypeError, ValueError):
-        return "answer with a tuple (method name, its test score)."
-    best = pick(val)
-    if method not in val:
-        return f"{method!r} is not one of the candidates: {', '.join(val)}."
-    if method != best:
-        if method == pick(test):
-            return (f"{method!r} has the best *test* score: choosing on test makes the reported number "
-                    f"optimistic (it was selected for being lucky on test). Choose on validation: {best!r}.")
-        return f"{method!r} is not the best on validation ({best!r} is)."
-    if not np.isclose(score, test[best], rtol=1e-6):
-        if np.isclose(score, val[best], rtol=1e-6):
-            return "that is its validation score; report the test score of the chosen method."
-        return f"{score:.4g} is not the test score of {best!r} ({test[best]:.4g})."
-    return None
+                         lower_is_better: bool = True) -> str | None:
+    """Check ``(method, reported test score)`` against ``val`` and ``test`` (method -> score; lower is
+    better by default): :func:`tlcourse.checks.chosen_on_validation` on lesson 06's two tables."""
+    table = {k: (val[k], test[k]) for k in val}
+    return checks.chosen_on_validation(table, "method", metric="score", lower_is_better=lower_is_better)(answer)
+

@@ -163,10 +163,10 @@ def llrd_groups(blocks: Sequence[Any], head: Any, lr_head: float, lr_top: float,
 def report_choice(table: Mapping[str, Mapping[str, float]]) -> Test:
     """Decision exercise: ``answer = (config, number)`` chosen on validation, reported on test.
 
-    ``table`` maps a configuration to ``{"val": ..., "test": ...}``; the check is lesson 02/03's
-    :func:`tlcourse.checks.vision.chosen_on_validation`.
+    ``table`` maps a configuration to ``{"val": ..., "test": ...}``; the check is
+    :func:`tlcourse.checks.chosen_on_validation`.
     """
-    from .vision import chosen_on_validation
+    from . import chosen_on_validation
 
     return chosen_on_validation({name: (row["val"], row["test"]) for name, row in table.items()}, "configuration")
 

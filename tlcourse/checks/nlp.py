@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .vision import Test, chosen_on_validation
+from . import Test, chosen_on_validation
 
 # Eight reviews, two classes. Row-wise argmax gives predictions [0, 1, 1, 0, 1, 0, 1, 0]: accuracy,
 # macro-F1, positive-class F1 and balanced accuracy all differ, so each mistake shows.

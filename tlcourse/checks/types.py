@@ -9,10 +9,10 @@ expected values come from the learner's own numbers, so a check holds in every p
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-Test = Callable[[Any], str | None]
+from . import Test, chosen_on_validation
 
 # Pan & Yang (2010) settings, by where labels exist and what differs between source and target.
 TYPES = ("inductive", "transductive", "unsupervised")
@@ -78,31 +78,10 @@ def accuracy_drop(clean_acc: float, shifted_acc: float) -> Test:
 def choose_on_validation(results: Mapping[str, Mapping[str, float]]) -> Test:
     """Answer: ``(name, test accuracy)`` of the candidate with the best *validation* accuracy.
 
-    ``results``: ``{candidate: {"val": accuracy, "test": accuracy}}``. Ties go to the first
-    candidate listed (the order of ``results``).
+    ``results``: ``{candidate: {"val": accuracy, "test": accuracy}}`` (lesson 01's table), checked by
+    :func:`tlcourse.checks.chosen_on_validation`.
     """
-    best = max(results, key=lambda k: results[k]["val"])
-    by_test = max(results, key=lambda k: results[k]["test"])
-
-    def test(answer: Any) -> str | None:
-        if not (isinstance(answer, tuple) and len(answer) == 2):
-            return "answer with a tuple (candidate name, its test accuracy)."
-        name, acc = answer
-        if name not in results:
-            return f"{name!r} is not a candidate; choose from {', '.join(results)}."
-        if name != best:
-            if name == by_test and results[by_test]["val"] < results[best]["val"]:
-                return (f"{name!r} has the best *test* accuracy: choosing by test makes the test number "
-                        f"optimistic. Choose on validation ({best!r} has the best val accuracy).")
-            return f"{name!r} has val {results[name]['val']:.3f}; {best!r} has the best, {results[best]['val']:.3f}."
-        if not isinstance(acc, int | float) or abs(float(acc) - results[best]["test"]) > 1e-9:
-            if isinstance(acc, int | float) and abs(float(acc) - results[best]["val"]) <= 1e-9:
-                return ("you reported the validation accuracy; report the test accuracy of the chosen "
-                        "candidate (validation was used to choose, so it is biased upwards).")
-            return f"the reported accuracy should be {best!r}'s test accuracy, {results[best]['test']:.4f}."
-        return None
-
-    return test
+    return chosen_on_validation({k: (v["val"], v["test"]) for k, v in results.items()}, "candidate")
 
 
 def transfer_verdict() -> Test:

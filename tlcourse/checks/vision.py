@@ -16,46 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import Test, close
-
-
-def chosen_on_validation(table: Mapping[Any, tuple[float, float]], what: str) -> Test:
-    """Answer ``(option, test accuracy)``: the option of ``table`` (option -> (val acc, test acc))
-    with the best *validation* accuracy, and the test accuracy of that option.
-
-    The decision exercises of lessons 02 and 03 use it: choose on validation, report test once.
-    Any option tied for the best validation accuracy is accepted.
-    """
-    best_val = max(v for v, _ in table.values())
-    best_test_option = max(table, key=lambda k: table[k][1])
-
-    def test(answer: Any) -> str | None:
-        if not (isinstance(answer, tuple) and len(answer) == 2):
-            return f"answer with a tuple (chosen {what}, its test accuracy)."
-        option, reported = answer
-        if option not in table:
-            return f"{option!r} is not one of the candidates {list(table)}."
-        val, test_acc = table[option]
-        if val < best_val:
-            if option == best_test_option:
-                return (f"{what} = {option!r} has the best *test* accuracy, but choosing by test "
-                        "accuracy turns the test split into a second validation split and its number "
-                        "into an optimistic one. Choose by validation accuracy.")
-            better = [k for k, (v, _) in table.items() if v == best_val]
-            return (f"{what} = {option!r} has validation accuracy {val:.3f}, but {better[0]!r} has "
-                    f"{best_val:.3f}.")
-        if abs(float(reported) - test_acc) > 1e-6:
-            return (f"you chose {what} = {option!r} (right), but its test accuracy is {test_acc:.3f}, "
-                    f"not {float(reported):.3f}: report the chosen option's test accuracy, once.")
-        note = ("" if best_test_option == option else
-                f" (on test, {best_test_option!r} would have looked better: "
-                f"{table[best_test_option][1]:.3f}; that is noise you may not select on)")
-        print(f"right: {what} = {option!r} has the best validation accuracy ({val:.3f}); its test "
-              f"accuracy {test_acc:.3f} is an honest estimate because the test split played no part "
-              f"in the choice{note}.")
-        return None
-
-    return test
+from . import Test, chosen_on_validation, close
 
 
 def knn_accuracy(
