@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from lesson_helpers import SIZES, registry_at
 
@@ -81,3 +83,17 @@ def test_only_the_sizes_decide_the_digest_text():
     assert lessons.number_text(with_block) == SIZES  # the file as it was before the table was added
     assert lessons.number_text(SIZES) == SIZES
     assert lessons.number_text(with_block.replace("epochs = 3", "epochs = 4")) != SIZES
+
+
+def test_each_lessons_checks_module_has_its_own_test_file():
+    """One test file per checks module, named after it (tests/test_checks_<name>.py), that imports it."""
+    root = lessons.ROOT
+    modules = {lesson.checks for lesson in lessons.all_lessons() if lesson.checks}
+    modules |= {p.stem for p in (root / "tlcourse" / "checks").glob("*.py") if p.stem != "__init__"}
+    missing = []
+    for name in sorted(modules):
+        path = root / "tests" / f"test_checks_{name}.py"
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        if not re.search(rf"tlcourse\.checks(\.{name}\b| import .*\b{name}\b)", text):
+            missing.append(f"tests/test_checks_{name}.py (testing tlcourse.checks.{name})")
+    assert not missing, f"missing: {missing}"
