@@ -68,7 +68,7 @@ def test_iou_check():
 
 def test_ap_at_threshold_check():
     test = chk.ap_at_threshold(expected=0.21, ap50=0.49, threshold=0.75)
-    assert test(0.215) is None
+    assert test(0.215) is None and test(0.242) is None  # the rounding of the saved predictions (0.032 seen)
     assert "pass threshold=0.75" in test(0.49)
     assert "cannot rise" in test(0.6)
     assert "ultralytics gives 0.210" in test(0.1)

@@ -136,10 +136,15 @@ def iou_function(fn: Any) -> str | None:
     return None
 
 
-def ap_at_threshold(expected: float, ap50: float, threshold: float, tol: float = 0.01) -> Callable[[Any], str | None]:
+def ap_at_threshold(expected: float, ap50: float, threshold: float, tol: float = 0.05) -> Callable[[Any], str | None]:
     """Test for "compute one class's AP at IoU ``threshold``" (``expected``: ultralytics' value).
 
-    ``ap50`` is the same class's AP at IoU 0.5, to recognise the threshold left at 0.5.
+    ``ap50`` is the same class's AP at IoU 0.5, to recognise the threshold left at 0.5. ``tol``: lesson 05
+    recomputes AP from the predictions ultralytics writes to text files (6 significant digits). With
+    ultralytics' in-memory predictions the same matching gives exactly its AP at IoU 0.5 and 0.75 (checked
+    on seed 48); through the files the two differed by at most 0.002 at IoU 0.5 but by 0.032 at 0.75 on one
+    of seeds 42-48 (a strict threshold turns near-ties into different matches). The threshold left at 0.5
+    and an AP above AP50 are recognised before the tolerance is used.
     """
 
     def test(answer: Any) -> str | None:
