@@ -37,5 +37,5 @@ def test_every_lessons_choice_check_is_the_shared_one():
         assert test(right) is None and by_test in test(wrong)
     assert "mAP50-95" in t05(("b", 0.9))
     val, test = {"a": 1.0, "b": 2.0}, {"a": 1.5, "b": 1.2}  # lesson 06: MASE, lower is better
-    assert forecast.chosen_on_validation(("a", 1.5), val, test) is None
-    assert by_test in forecast.chosen_on_validation(("b", 1.2), val, test)
+    assert forecast.method_choice(val, test)(("a", 1.5)) is None
+    assert by_test in forecast.method_choice(val, test)(("b", 1.2))

@@ -18,9 +18,12 @@ from tlcourse import build, lessons
 from tlcourse.interview import Drill
 
 # (rule, lesson number) -> why that lesson does not meet that rule yet; strict: fixed means remove the entry.
-# Empty: every lesson keeps every rule. A new exception needs its reason here.
-KNOWN: dict[tuple[str, str], str] = {}
-RULES = ("title", "opening", "setup", "registry", "claims", "sections", "next", "exercises", "threads", "json_form")
+KNOWN: dict[tuple[str, str], str] = {
+    ("factories", "03"): ("exercise 3 wraps tl.checks.finetune.bn_updates in a lambda; changing the call changes "
+                          "03's code, so it waits for 03's next re-measure (its seeds were measured just before)"),
+}
+RULES = ("title", "opening", "setup", "registry", "claims", "sections", "next", "exercises", "factories", "threads",
+         "json_form")
 # Names the lessons used for "the text's claims are in force" before CLAIMS = LESSON.claims(...).
 OLD_CLAIMS_FLAGS = {"MEASURED", "MEASURED_SETTING", "DEFAULT_SETUP", "DEFAULTS", "MEASURED_ONLY"}
 THREADS = re.compile(r"set_num_threads|set_num_interop_threads|set_(intra|inter)_op_parallelism_threads"
@@ -183,6 +186,17 @@ def test_exercise_cells_call_the_check_bare_and_echo_nothing(lesson):
                 isinstance(last.value, ast.Call) and ast.unparse(last.value.func) in ("print", "display"))):
             bad.append(f"{first!r}: its last line {ast.unparse(last)[:40]!r} echoes a value")
     assert not bad, f"{lesson.stem}:\n  " + "\n  ".join(bad)
+
+
+@pytest.mark.parametrize("lesson", cases("factories"))
+def test_exercise_checks_come_from_a_factory_not_a_lambda(lesson):
+    """One shape for every check: ``tl.checks.<module>.<factory>(...)`` returns ``test(answer)``."""
+    bad = []
+    for src in code(lesson):
+        for node in ast.walk(parse(src)):
+            if _check_call(node) == "exercise" and len(node.args) >= 3 and isinstance(node.args[2], ast.Lambda):
+                bad.append(ast.unparse(node.args[2])[:70])
+    assert not bad, f"{lesson.stem}: checks wrapped in a lambda (make the check a factory): {bad}"
 
 
 @pytest.mark.parametrize("lesson", cases("threads"))
