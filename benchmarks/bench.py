@@ -112,19 +112,19 @@ def bench_extraction(quick: bool) -> dict[str, Any]:
     t = alternate({"bare": bare, "course": course}, reps)
     out = {"images": len(x), "image_size": size, "batch": batch,
            "torch_bare_img_s": len(x) / t["bare"], "torch_course_img_s": len(x) / t["course"],
-           "torch_ratio": t["bare"] / t["course"], "goal": 0.9}  # fmt: skip
+           "torch_ratio": t["bare"] / t["course"], "goal": 0.9}
 
     # The lessons' path from PNG files (decoding included), for context.
     from torchvision import datasets
     from torchvision.transforms import v2
 
     root = tl.data.images.image_folder("fashion_mnist", {"train": n_per_class, "val": 1, "test": 1},
-                                       image_size=size, seed=0)  # fmt: skip
+                                       image_size=size, seed=0)
     tf = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True),
-                     v2.Normalize(tl.models.IMAGENET_MEAN, tl.models.IMAGENET_STD)])  # fmt: skip
+                     v2.Normalize(tl.models.IMAGENET_MEAN, tl.models.IMAGENET_STD)])
     png = DataLoader(datasets.ImageFolder(root / "train", transform=tf), batch_size=batch)
     tp = alternate({"bare": bare, "png": lambda: feats.extract_features_torch(model, png, torch.device("cpu"))},
-                   reps)  # fmt: skip
+                   reps)
     out["torch_png_img_s"] = len(png.dataset) / tp["png"]
     out["torch_png_ratio"] = (len(png.dataset) / tp["png"]) / (len(x) / tp["bare"])
 
@@ -147,7 +147,7 @@ def bench_extraction(quick: bool) -> dict[str, Any]:
 
     tk = alternate({"bare": k_bare, "course": k_course}, reps)
     out.update({"keras_bare_img_s": len(x) / tk["bare"], "keras_course_img_s": len(x) / tk["course"],
-                "keras_ratio": tk["bare"] / tk["course"]})  # fmt: skip
+                "keras_ratio": tk["bare"] / tk["course"]})
     return out
 
 
@@ -198,7 +198,7 @@ def bench_cache(quick: bool) -> dict[str, Any]:
         rows[str(epochs)] = {"epochs": epochs, "cached_s": t["cached"], "recompute_s": t["recompute"],
                              "head_only_s": t["head"], "ratio": t["recompute"] / t["cached"], "limit": epochs,
                              "goal": 0.8 * epochs,
-                             "same_head": bool(torch.allclose(heads["cached"], heads["recompute"], atol=1e-5))}  # fmt: skip
+                             "same_head": bool(torch.allclose(heads["cached"], heads["recompute"], atol=1e-5))}
     return {"images": len(x), "by_epochs": rows}
 
 
@@ -300,7 +300,7 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     """Run one fine-tuning configuration in a fresh process (so its peak memory is its own)."""
     code = CHILD_CODE.format(root=str(ROOT), bench=str(ROOT / "benchmarks"))
     proc = subprocess.run([sys.executable, "-c", code, json.dumps(spec)], capture_output=True, text=True,
-                          timeout=1800)  # fmt: skip
+                          timeout=1800)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if proc.returncode or line is None:
         raise RuntimeError(f"benchmark child {spec} failed:\n{proc.stderr[-2000:]}")
@@ -325,7 +325,7 @@ def bench_finetune(quick: bool) -> dict[str, Any]:
     return {"images": 10 * base["per_class"], "image_size": 64, "batch": 50, "runs": rows,
             "note": "one process per row; memory sampled every 5 ms during the timed epochs, and what training "
                     "adds to the resident memory before them; 2 threads unless stated; no GPU here, so mixed "
-                    "precision is not measured"}  # fmt: skip
+                    "precision is not measured"}
 
 
 def bench_bert(quick: bool) -> dict[str, Any]:
@@ -355,7 +355,7 @@ def bench_bert(quick: bool) -> dict[str, Any]:
         model.train()
         for i in range(0, n, batch):
             enc = tok(texts[i:i + batch], truncation=True, max_length=128,
-                      padding="max_length" if pad_max else False)  # fmt: skip
+                      padding="max_length" if pad_max else False)
             b = collate([{k: enc[k][j] for k in enc} for j in range(len(enc["input_ids"]))])
             real += int(b["attention_mask"].sum())
             out = model(**b, labels=torch.zeros(len(b["input_ids"]), dtype=torch.long))
@@ -372,7 +372,7 @@ def bench_bert(quick: bool) -> dict[str, Any]:
     dyn = statistics.median(r / t for t, r in results[False])
     pad = statistics.median(r / t for t, r in results[True])
     return {"texts": n, "batch": batch, "max_length": 128, "dynamic_tokens_s": dyn, "padded_tokens_s": pad,
-            "ratio": dyn / pad}  # fmt: skip
+            "ratio": dyn / pad}
 
 
 def bench_detection(quick: bool) -> dict[str, Any]:
@@ -394,7 +394,7 @@ def bench_detection(quick: bool) -> dict[str, Any]:
             start = time.perf_counter()
             model.train(data=str(data), imgsz=128, epochs=1, batch=8, workers=0, device="cpu", amp=False,
                         plots=False, val=False, project=str(work), name=f"f{freeze}", exist_ok=True,
-                        verbose=False, freeze=freeze, warmup_epochs=0)  # fmt: skip
+                        verbose=False, freeze=freeze, warmup_epochs=0)
             out.setdefault(str(freeze), []).append(n / (time.perf_counter() - start))
     full, frozen = statistics.median(out["None"]), statistics.median(out["10"])
     return {"images": n, "image_size": 128, "full_img_s": full, "frozen_img_s": frozen, "ratio": frozen / full}
@@ -413,7 +413,7 @@ def ledger_times() -> dict[str, Any]:
 
 
 SECTIONS = {"extraction": bench_extraction, "cache": bench_cache, "finetune": bench_finetune,
-            "bert": bench_bert, "detection": bench_detection}  # fmt: skip
+            "bert": bench_bert, "detection": bench_detection}
 
 
 def _verdict(ratio: float, goal: float) -> str:
@@ -423,7 +423,7 @@ def _verdict(ratio: float, goal: float) -> str:
 def markdown(res: dict[str, Any]) -> str:
     """The results as Markdown tables."""
     lines = [f"Measured {res['date']} on {res['machine']} by `make bench` (load {res['load_start']:.1f} at start, "
-             f"{res['load_end']:.1f} at end).", ""]  # fmt: skip
+             f"{res['load_end']:.1f} at end).", ""]
     e = res.get("extraction")
     if e:
         lines += ["| frozen-backbone feature extraction | course path | bare loop | ratio | goal |",
@@ -435,40 +435,40 @@ def markdown(res: dict[str, Any]) -> str:
                   f"| {e['torch_png_ratio']:.2f} | context |",
                   f"| Keras `predict` vs a `tf.function` loop | {e['keras_course_img_s']:.0f} img/s "
                   f"| {e['keras_bare_img_s']:.0f} img/s | {e['keras_ratio']:.2f} | >= {e['goal']} "
-                  f"{_verdict(e['keras_ratio'], e['goal'])} |", ""]  # fmt: skip
+                  f"{_verdict(e['keras_ratio'], e['goal'])} |", ""]
     c = res.get("cache")
     if c:
         lines += [f"| head training on {c['images']} images, E epochs | cached features | of which the head's E "
                   "epochs | recompute base every epoch | ratio | limit | goal | same head |",
-                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+                  "|---|---|---|---|---|---|---|---|"]
         for r in c["by_epochs"].values():
             lines.append(f"| E = {r['epochs']} | {r['cached_s']:.2f} s | {r['head_only_s']:.2f} s "
                          f"| {r['recompute_s']:.1f} s | {r['ratio']:.1f} | {r['limit']} | >= {r['goal']:.1f} "
-                         f"{_verdict(r['ratio'], r['goal'])} | {r['same_head']} |")  # fmt: skip
+                         f"{_verdict(r['ratio'], r['goal'])} | {r['same_head']} |")
         parts = [f"{(r['recompute_s'] - r['head_only_s']) / (r['cached_s'] - r['head_only_s']):.1f} at E = "
-                 f"{r['epochs']}" for r in c["by_epochs"].values()]  # fmt: skip
+                 f"{r['epochs']}" for r in c["by_epochs"].values()]
         lines += ["", "The limit E assumes that the head's own epochs cost nothing; both recipes pay them. Without "
                   "them, (recompute - head) / (cached - head) = " + ", ".join(parts) + ": what caching removes "
-                  "(E - 1 passes through the frozen base) it removes almost entirely.", ""]  # fmt: skip
+                  "(E - 1 passes through the frozen base) it removes almost entirely.", ""]
     f = res.get("finetune")
     if f:
         lines += [f"| fine-tuning ({f['images']} imgs, {f['image_size']} px, batch {f['batch']}) | s / epoch "
-                  "| peak RSS while training | of which training adds |", "|---|---|---|---|"]  # fmt: skip
+                  "| peak RSS while training | of which training adds |", "|---|---|---|---|"]
         for name, r in f["runs"].items():
             lines.append(f"| {name} | {r['s_per_epoch']:.2f} | {r['peak_rss_mb']:.0f} MB "
-                         f"| {r['training_mb']:.0f} MB |")  # fmt: skip
+                         f"| {r['training_mb']:.0f} MB |")
         lines += ["", f"({f['note']}.)", ""]
     b = res.get("bert")
     if b:
         lines += ["| MiniLM fine-tuning, real tokens/s | dynamic padding | pad to 128 | ratio |", "|---|---|---|---|",
                   f"| {b['texts']} texts, batch {b['batch']} | {b['dynamic_tokens_s']:.0f} | {b['padded_tokens_s']:.0f} "
-                  f"| {b['ratio']:.1f} |", ""]  # fmt: skip
+                  f"| {b['ratio']:.1f} |", ""]
     d = res.get("detection")
     if d:
         lines += ["| YOLOv5n training, images/s | all layers | backbone frozen (freeze=10) | ratio |",
                   "|---|---|---|---|",
                   f"| {d['images']} imgs, {d['image_size']} px | {d['full_img_s']:.1f} | {d['frozen_img_s']:.1f} "
-                  f"| {d['ratio']:.2f} |", ""]  # fmt: skip
+                  f"| {d['ratio']:.2f} |", ""]
     t = res.get("ledger_times")
     if t:
         lines += ["| notebook | smoke (s, mean) | cpu (s, mean) |", "|---|---|---|"]
@@ -483,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", nargs="*", choices=sorted(SECTIONS),
                     help="sections to run (default: all); with no names, only the notebooks' times are "
-                         "re-read from the ledger and the measured sections are kept")  # fmt: skip
+                         "re-read from the ledger and the measured sections are kept")
     ap.add_argument("--quick", action="store_true", help="tiny sizes (to try the script, not to report)")
     ap.add_argument("--no-write", action="store_true", help="print only; write no file")
     args = ap.parse_args(argv)
@@ -494,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--only without sections refreshes {OUT_JSON.name}, which does not exist yet: run all first")
     if sections:
         res.update({"date": date.today().isoformat(), "load_start": load(), "quick": args.quick,
-                    "machine": f"{platform.machine()}, {os.cpu_count()} cores, no GPU", "threads": THREADS})  # fmt: skip
+                    "machine": f"{platform.machine()}, {os.cpu_count()} cores, no GPU", "threads": THREADS})
     for name in sections:
         print(f"bench {name} ...", flush=True)
         start = time.perf_counter()

@@ -3,8 +3,7 @@
     python scripts/lint_fmt.py        # exit 1 and name file:line of each one
 
 The line style is made by hand (ruff checks it; nothing reformats it), so a ``# fmt:`` comment only
-addresses a tool that never runs. The files of :data:`CARRY` still hold old ones, for the reason
-given; the list only shrinks (a listed file that has none left is reported, to be taken off).
+addresses a tool that never runs. Lessons' code cells are not read here (``.py`` files only).
 """
 
 from __future__ import annotations
@@ -18,15 +17,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = ("tlcourse", "scripts", "tests", "benchmarks")
 FMT = re.compile(r"#\s*fmt:")
-OTHERS = "being rewritten in another branch this session; cleaned when that lands"
-# file -> why it still carries them
-CARRY: dict[str, str] = {
-    **{f"tlcourse/data/{name}.py": OTHERS for name in ("domains", "series", "small")},
-    **{f"tlcourse/checks/{name}.py": OTHERS for name in ("adaptation", "forecast", "nlp", "types")},
-    **{f"tests/test_{name}.py": OTHERS for name in (
-        "checks_adaptation", "checks_nlp", "checks_types", "domains", "series", "small_data", "text")},
-    "benchmarks/bench.py": "outside this clean-up's files (benchmarks/); next to go",
-}
 
 
 def fmt_comments(path: Path) -> list[int]:
@@ -36,16 +26,12 @@ def fmt_comments(path: Path) -> list[int]:
 
 
 def problems(root: Path = ROOT) -> list[str]:
-    """``file:line`` of each ``# fmt:`` comment outside :data:`CARRY`, and each listed file without one."""
+    """``file:line`` of each ``# fmt:`` comment in the course's Python files."""
     out = []
     files = sorted(p for folder in FOLDERS for p in (root / folder).rglob("*.py")) + [root / "conftest.py"]
     for path in files:
         rel = path.relative_to(root).as_posix()
         lines = fmt_comments(path) if path.is_file() else []
-        if rel in CARRY:
-            if not lines:
-                out.append(f"{rel}: no '# fmt:' comment left: take it off CARRY in scripts/lint_fmt.py")
-            continue
         out += [f"{rel}:{n}: '# fmt:' comment, but no formatter runs (CONTRIBUTING.md, Formatting)" for n in lines]
     return out
 

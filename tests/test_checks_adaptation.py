@@ -118,7 +118,7 @@ def test_dev_selector():
 def _model():
     torch.manual_seed(0)
     return nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
-                         nn.Linear(4 * 6 * 6, 5), nn.BatchNorm1d(5))  # fmt: skip
+                         nn.Linear(4 * 6 * 6, 5), nn.BatchNorm1d(5))
 
 
 def test_adabn():

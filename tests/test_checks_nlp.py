@@ -24,10 +24,10 @@ def tiny_bert():
 
     torch.manual_seed(0)
     config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, num_labels=2)  # fmt: skip
+                        intermediate_size=32, num_labels=2)
     model = BertForSequenceClassification(config).eval()
     batch = {"input_ids": torch.tensor([[2, 5, 7, 3, 0], [2, 9, 3, 0, 0]]),
-             "attention_mask": torch.tensor([[1, 1, 1, 1, 0], [1, 1, 1, 0, 0]])}  # fmt: skip
+             "attention_mask": torch.tensor([[1, 1, 1, 1, 0], [1, 1, 1, 0, 0]])}
     return model, batch
 
 
@@ -59,7 +59,7 @@ def test_pooling_choice_requires_the_validation_choice():
     y = {k: rng.integers(0, 2, n) for k, n in (("train", 60), ("val", 40), ("test", 40))}
     # "mean" features carry the label, "[CLS]" features are noise: mean must win on validation
     feats = {k: (np.c_[y[k] + 0.3 * rng.standard_normal(len(y[k])), rng.standard_normal(len(y[k]))],
-                 rng.standard_normal((len(y[k]), 2))) for k in y}  # fmt: skip
+                 rng.standard_normal((len(y[k]), 2))) for k in y}
     test = nlp.pooling_choice(feats, y, C=1.0)
     from sklearn.linear_model import LogisticRegression
 

@@ -30,7 +30,7 @@ def test_accuracy_drop():
 
 def test_choose_on_validation():
     results = {"scratch": {"val": 0.70, "test": 0.72}, "transfer": {"val": 0.80, "test": 0.78},
-               "lucky": {"val": 0.75, "test": 0.81}}  # fmt: skip
+               "lucky": {"val": 0.75, "test": 0.81}}
     test = types.choose_on_validation(results)
     assert test(("transfer", 0.78)) is None
     assert "best *test*" in test(("lucky", 0.81))

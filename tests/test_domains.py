@@ -48,7 +48,7 @@ def test_no_image_is_used_twice(pair):
 
 def test_digits_share_one_pool_without_overlap(photos):
     p = domains.domain_pair("digits", {"train": 40, "val": 10, "test": 30}, seed=1, photos=photos,
-                            image_size=16)  # fmt: skip
+                            image_size=16)
     every = np.concatenate([p.index[d][s] for d in ("source", "target") for s in domains.SPLITS])
     assert len(np.unique(every)) == len(every) == 10 * 2 * 80
     assert p.source["test"].x.shape == (300, 16, 16, 3) and p.classes == [str(d) for d in range(10)]
@@ -103,7 +103,7 @@ def test_clear_errors(photos, tmp_path):
         domains.domain_pair("digits", SMALL, seed=0, photos=photos, image_size=4)
     with pytest.raises(ValueError, match="at least 28x28"):
         domains.blend_on_photos(np.zeros((1, 28, 28), np.uint8), [np.zeros((10, 10, 3), np.uint8)],
-                                np.random.default_rng(0))  # fmt: skip
+                                np.random.default_rng(0))
     with pytest.raises(FileNotFoundError, match="skimage_backgrounds"):
         domains.load_photos(tmp_path)
     for name in domains.PHOTO_FILES:

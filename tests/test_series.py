@@ -27,7 +27,7 @@ def test_make_windows_shapes_and_values_on_a_tiny_example():
     (3, 0, "horizon must be a whole number >= 1.*at least one future step"),
     (0, 1, "lookback must be a whole number >= 1"),
     (5, 2, r"lookback 5 \+ horizon 2 = 7 steps is longer than the series \(6 steps\)"),
-])  # fmt: skip
+])
 def test_make_windows_rejects_bad_windows(lookback, horizon, msg):
     with pytest.raises(S.SeriesError, match=msg):
         S.make_windows(np.arange(6), lookback, horizon)
@@ -235,7 +235,7 @@ def test_holt_winters_at_equals_statsmodels_forecast_from_the_end_of_train():
     s = hourly(100 + 10 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 1, len(t)).cumsum() * 0.3)
     train = s.iloc[: 24 * 5]
     fit = ExponentialSmoothing(train.to_numpy(), seasonal="add", seasonal_periods=24,
-                               initialization_method="estimated").fit()  # fmt: skip
+                               initialization_method="estimated").fit()
     got = S.holt_winters_at(train, s, s.index[[24 * 5, 24 * 5 + 7]], horizon=30, season=24)
     np.testing.assert_allclose(got[0], fit.forecast(30), rtol=1e-6)
     assert got.shape == (2, 30) and not np.allclose(got[1], got[0])

@@ -79,7 +79,7 @@ def test_splits_are_disjoint(fashion):
     (["seven"], "unknown digits class 'seven'"),
     ([1, 1], "twice"),
     ([1.5], "neither an index nor a name"),
-])  # fmt: skip
+])
 def test_bad_class_selection_is_a_clear_error(classes, message):
     with pytest.raises(ValueError, match=message):
         digits_subset(classes, PER, seed=0)
@@ -96,7 +96,7 @@ def test_unknown_fashion_class_lists_the_names():
     ({"training": 5}, "unknown split"),
     ({"train": -1}, "integers >= 0"),
     ({"train": 500}, "only .* exist; lower per_class"),
-])  # fmt: skip
+])
 def test_bad_sizes_are_clear_errors(per_class, message):
     with pytest.raises(ValueError, match=message):
         digits_subset([0, 1], per_class, seed=0)

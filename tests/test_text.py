@@ -190,7 +190,7 @@ def _metrics(average="macro", extra=True):
         logits, labels = eval_pred
         preds = logits.argmax(axis=-1)
         out = {"accuracy": accuracy_score(labels, preds),
-               "f1": f1_score(labels, preds, average=average)}  # fmt: skip
+               "f1": f1_score(labels, preds, average=average)}
         if extra:
             out["balanced_accuracy"] = balanced_accuracy_score(labels, preds)
         return out
@@ -216,7 +216,7 @@ def test_compute_metrics_problem_explains_mistakes():
     share_positive = lambda ev: {  # noqa: E731 - "accuracy" computed as the positive rate
         "accuracy": float(np.mean(ev.predictions.argmax(-1) == 1)),
         "f1": 0.0, "balanced_accuracy": 0.0,
-    }  # fmt: skip
+    }
     assert "'accuracy' is 0.5000 on the test batch, expected 0.6250" in (
         nlp.compute_metrics_problem(share_positive)
     )

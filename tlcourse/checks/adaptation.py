@@ -207,7 +207,7 @@ def lambda_progress(lam: float, gamma: float = 10.0) -> Test:
         if 0.0 <= answer <= 1.0:
             at = dann_lambda(float(answer), gamma)
             return (f"at p = {answer:.4g} the schedule gives lambda = {at:.3f}, not {lam}; "
-                    "invert 2 / (1 + exp(-10 p)) - 1 step by step.")  # fmt: skip
+                    "invert 2 / (1 + exp(-10 p)) - 1 step by step.")
         return f"{answer:.4g} is outside [0, 1]: p is the fraction of training done."
 
     return test
@@ -270,7 +270,7 @@ def adabn(model: Any, x_target: Any, batch: int = 64) -> Test:
         bn_keys = [k for k in before if k.endswith("running_mean")]
         if all(torch.equal(before[k], after[k]) for k in bn_keys):
             return ("no BatchNorm statistic changed: BatchNorm only updates them in training mode "
-                    "(model.train()), and the images must go through the model.")  # fmt: skip
+                    "(model.train()), and the images must go through the model.")
         # The reference: the same batches, statistics reset, a cumulative average (momentum=None).
         ref = copy.deepcopy(model)
         for m in ref.modules():
@@ -292,7 +292,7 @@ def adabn(model: Any, x_target: Any, batch: int = 64) -> Test:
                 return (f"layer {name}: the running mean is off by up to {gap:.3g} from the target "
                         "statistics. With the default momentum 0.1 it is an exponential average that "
                         "still remembers the source; reset_running_stats() and momentum = None give "
-                        "the exact average over the target batches.")  # fmt: skip
+                        "the exact average over the target batches.")
             if bool(((after[f"{name}.running_var"] - want_var).abs() > 0.15 * want_var + 1e-4).any()):
                 return f"layer {name}: the running variance differs from the target statistics."
         return None

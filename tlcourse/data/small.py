@@ -105,7 +105,7 @@ def _resize(images: np.ndarray, size: int) -> np.ndarray:
     return np.stack([
         np.asarray(Image.fromarray(im, mode="F").resize((size, size), Image.Resampling.BILINEAR))
         for im in images.astype(np.float32)
-    ])  # fmt: skip
+    ])
 
 
 def digits_subset(
@@ -134,7 +134,7 @@ def digits_subset(
     for label, digit in enumerate(chosen):
         test, val, train = _take(np.flatnonzero(data.target == digit),
                                  [counts["test"], counts["val"], counts["train"]], rng,
-                                 f"digits class {digit}")  # fmt: skip
+                                 f"digits class {digit}")
         for split, idx in (("train", train), ("val", val), ("test", test)):
             parts[split].append((images[np.sort(idx)], label))
     return _assemble(parts, rng)
@@ -161,11 +161,11 @@ def fashion_subset(
     for label, cls in enumerate(chosen):
         name = FASHION_MNIST_CLASSES[cls]
         val, train = _take(np.flatnonzero(train_y == cls), [counts["val"], counts["train"]], rng,
-                           f"Fashion-MNIST train, class {name}")  # fmt: skip
+                           f"Fashion-MNIST train, class {name}")
         (test,) = _take(np.flatnonzero(test_y == cls), [counts["test"]], rng,
-                        f"Fashion-MNIST test, class {name}")  # fmt: skip
+                        f"Fashion-MNIST test, class {name}")
         for split, source, idx in (("train", train_x, train), ("val", train_x, val),
-                                   ("test", test_x, test)):  # fmt: skip
+                                   ("test", test_x, test)):
             images = source[np.sort(idx)].astype(np.float32) / 255.0
             if image_size != 28:
                 images = np.clip(_resize(images, image_size), 0.0, 1.0)
