@@ -85,6 +85,7 @@ MODULE_ROLES = {
     "tlcourse.data.series": NUMBERS,
     "tlcourse.data.small": NUMBERS,
     "tlcourse.data.text": NUMBERS,
+    "tlcourse.data.embed": NUMBERS,
     "tlcourse": BOOKKEEPING,  # re-exports and environment defaults that do not change results
     "tlcourse.__main__": BOOKKEEPING,  # the command line
     "tlcourse.build": BOOKKEEPING,  # student copies
@@ -374,13 +375,13 @@ def verify_one(path: Path, *, profile: str, seed: int, ledger_path: Path) -> dic
     if recorded and recorded != lesson:
         raise RunFailed(f"{path.name} is lesson {lesson!r} (tlcourse/lessons/{lesson}.toml) but recorded "
                         f"numbers for {recorded!r}: configure it with tl.lessons.get({path.stem[:2]!r}).config()")
-    stack = locked_stack()
     run = {
         "seconds": round(seconds, 1), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(), "threads": thread_count(),
         "load_start": load_start, "load_end": load_end, "values": values,
     }
     with ledger.locked(ledger_path) as data:
+        stack = stack_for_run(data.get("profiles", {}).get(profile, {}).get(path.stem))
         note = ledger.merge_run(data, profile=profile, notebook=path.stem, lesson=lesson, seed=seed, run=run,
                                 code=code_digest(source, lesson, modules, stack, profile), modules=modules,
                                 stack=stack)
@@ -412,6 +413,15 @@ def locked_names(constraints: Path | None = None) -> set[str]:
     """The names of the distributions constraints.txt pins (for any platform)."""
     return {m.group(1).lower() for line in (constraints or CONSTRAINTS).read_text(encoding="utf-8").splitlines()
             if (m := _PIN.match(line.strip()))}
+
+
+def stack_for_run(entry: dict[str, Any] | None) -> list[str]:
+    """The stack a new run's digest uses: the entry's own, when every pin of it is installed unchanged
+    (a pin added to the lock since, for another lesson, made none of these numbers: the run joins its
+    seeds, as :func:`stale_entries` keeps the entry); otherwise today's whole locked stack."""
+    if entry and entry.get("stack") and not stack_changes(entry["stack"]):
+        return list(entry["stack"])
+    return locked_stack(CONSTRAINTS)
 
 
 def stack_changes(stack: list[str]) -> list[str]:

@@ -178,6 +178,32 @@ def test_an_entry_keeps_its_own_stack_a_pin_added_later_does_not_make_it_stale(t
         ledger.validate(data)
 
 
+def test_a_new_run_joins_an_entry_whose_pins_are_unchanged_though_the_lock_grew(tmp_path, monkeypatch):
+    """A pin added to the lock for another lesson must not drop a lesson's seeds when it gains one
+    (it did: held-out runs of six lessons compared with no ledger after pytest-xdist joined the lock)."""
+    from importlib.metadata import version
+
+    nb = notebook(("code", 'cfg = tl.config("start_here")'))
+    stack = [f"nbformat=={version('nbformat')}", f"pytest=={version('pytest')}"]
+    run = {"seconds": 1.0, "values": {"acc": 0.5}}
+    data = {"profiles": {}}
+    ledger.merge_run(data, profile="cpu", notebook="91_a", lesson="start_here", seed=42, run=run,
+                     modules=["tlcourse"], stack=stack, code=verify.code_digest(nb, "start_here", ["tlcourse"], stack, "cpu"))
+    lock = tmp_path / "constraints.txt"
+    lock.write_text("\n".join([*stack, f"packaging=={version('packaging')}"]) + "\n")
+    monkeypatch.setattr(verify, "CONSTRAINTS", lock)
+    entry = data["profiles"]["cpu"]["91_a"]
+    whole = verify.locked_stack(lock)
+    assert verify.code_digest(nb, "start_here", ["tlcourse"], whole, "cpu") != entry["code"]  # the old way: dropped
+    assert verify.stack_for_run(entry) == stack
+    note = ledger.merge_run(data, profile="cpu", notebook="91_a", lesson="start_here", seed=43, run=run,
+                            modules=["tlcourse"], stack=stack, code=verify.code_digest(nb, "start_here", ["tlcourse"], stack, "cpu"))
+    assert note is None and list(data["profiles"]["cpu"]["91_a"]["runs"]) == ["42", "43"]
+    entry["stack"] = [f"nbformat=={version('nbformat')}", "pytest==0.0.1"]  # a pin of its own changed: today's stack
+    assert verify.stack_for_run(entry) == whole
+    assert verify.stack_for_run(None) == whole
+
+
 def test_markdown_table_has_time_load_and_every_number():
     data: dict = {}
     for seed, acc in ((42, 0.70), (43, 0.74)):
