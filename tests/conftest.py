@@ -100,3 +100,21 @@ def course(tmp_path: Path) -> Path:
     (folder / "00_start_here.ipynb").write_text(nb("course 00"))
     (folder / "03_fine_tuning.ipynb").write_text(nb("course 03"))
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A one-layer, 16-unit BERT with a 2-class head and a 9-word vocabulary, saved as a Hugging Face model
+    folder (random weights): for tests of tl.memory and tl.data.embed without downloading a model."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "film", "not"]
+    (folder / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(words), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, num_labels=2)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    return folder

@@ -9,21 +9,6 @@ import torch
 from tlcourse.data.embed import sentence_encoder
 
 
-@pytest.fixture(scope="module")
-def tiny_model_dir(tmp_path_factory):
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "film", "not"]
-    (folder / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder)
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(words), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32)
-    BertModel(config).save_pretrained(folder)
-    return folder
-
-
 def unpadded_mean(folder, text):
     """The oracle: one sentence alone (no padding), the plain mean of its last hidden states."""
     from transformers import AutoModel, AutoTokenizer

@@ -34,20 +34,6 @@ def test_a_spec_that_cannot_be_measured_names_its_field(spec, message, tmp_path)
         memory.measure_training(spec)
 
 
-@pytest.fixture(scope="module")
-def tiny_model_dir(tmp_path_factory):
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
-
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "film", "not"]
-    (folder / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder)
-    config = BertConfig(vocab_size=len(words), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, num_labels=2)
-    BertForSequenceClassification(config).save_pretrained(folder)
-    return folder
-
-
 def test_each_mode_trains_what_it_says_in_its_own_process(tiny_model_dir):
     spec = {"model_dir": str(tiny_model_dir), "texts": ["good film", "not good", "bad film", "bad"],
             "labels": [1, 0, 0, 0], "batch_size": 2,
