@@ -176,11 +176,11 @@ def pins_for(text: str, env: dict[str, str]) -> dict[str, str]:
 
 def stack_requirements(extra: str = EXTRA) -> list[str]:
     """What `make setup` installs: tlcourse's dependencies, the TensorFlow extra, dev, the build
-    backend and pip (the requirement strings of pyproject.toml, markers included)."""
+    backend, pip and uv (the requirement strings of pyproject.toml, markers included)."""
     data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     optional = data["project"]["optional-dependencies"]
     return [*data["project"]["dependencies"], *optional[extra], *optional["dev"],
-            *data["build-system"]["requires"], "pip"]
+            *data["build-system"]["requires"], "pip", "uv"]
 
 
 def pip_command(plat: Platform, python: str, constraints: Path, report: Path, target: Path,

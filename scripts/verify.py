@@ -330,14 +330,21 @@ def loaded_modules(cell: nbformat.NotebookNode) -> list[str]:
     raise RunFailed("the kernel did not report which tlcourse modules it loaded")
 
 
+def kernel_env(*, profile: str, seed: int, record: Path, ledger_path: Path | None = None) -> dict[str, str]:
+    """The variables a run's kernel gets. Paths are absolute: the kernel runs in the notebook's folder,
+    where a relative ``--ledger docs/results.json`` would name a file that does not exist, and every
+    comparison with the ledger would then be skipped as "no entry" without an error."""
+    return {"TLCOURSE_PROFILE": profile, "TLCOURSE_SEED": str(seed), "TLCOURSE_RECORD": str(Path(record).resolve()),
+            "TLCOURSE_LEDGER": str(Path(ledger_path or ledger.default_path()).resolve())}
+
+
 def execute(path: Path, *, profile: str, seed: int, record: Path,
             ledger_path: Path | None = None) -> tuple[float, nbformat.NotebookNode, list[str]]:
     """Run ``path`` in a fresh kernel (cwd = its folder); return wall seconds, the result and the
     ``tlcourse`` modules the kernel imported."""
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(MODULES_CELL))
-    env = {"TLCOURSE_PROFILE": profile, "TLCOURSE_SEED": str(seed), "TLCOURSE_RECORD": str(record),
-           "TLCOURSE_LEDGER": str(ledger_path or ledger.default_path())}
+    env = kernel_env(profile=profile, seed=seed, record=record, ledger_path=ledger_path)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # the kernel inherits this process's environment
     client = NotebookClient(nb, timeout=None, startup_timeout=300, kernel_name="python3",

@@ -27,13 +27,13 @@ LOCK = ROOT / "constraints.txt"
 
 
 def requirements(extra: str) -> list[str]:
-    """What `make setup` installs: dependencies, the extra, dev, the build backend, pip."""
+    """What `make setup` installs: dependencies, the extra, dev, the build backend, pip and uv."""
     data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     optional = data["project"]["optional-dependencies"]
     if extra not in optional:
         raise SystemExit(f"no extra {extra!r} in pyproject.toml; there are: {', '.join(optional)}")
     return [*data["project"]["dependencies"], *optional[extra], *optional["dev"],
-            *data["build-system"]["requires"], "pip"]
+            *data["build-system"]["requires"], "pip", "uv"]
 
 
 def command(dest: Path, extra: str, python: str | None, platforms: list[str]) -> list[str]:

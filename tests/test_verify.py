@@ -339,3 +339,14 @@ def test_migration_rewrites_only_entries_whose_previous_digest_matches_todays_fi
     assert verify.stale_entries(ledger.load(path), folder) == [f"cpu/92_b: {stale}"]
     assert verify.main(["--folder", str(folder), "--ledger", str(path), "--migrate-digests"]) == 0
     assert "migrated to today's digest: none" in capsys.readouterr().out  # idempotent
+
+
+def test_the_kernel_gets_absolute_paths_whatever_the_command_line_said(tmp_path, monkeypatch):
+    # The kernel runs in the notebook's folder: `--ledger docs/results.json` passed on as it was named
+    # there a file that does not exist, and every comparison was skipped as "no entry".
+    monkeypatch.chdir(tmp_path)
+    env = verify.kernel_env(profile="cpu", seed=42, record=Path("rec.jsonl"), ledger_path=Path("docs/results.json"))
+    assert env["TLCOURSE_LEDGER"] == str(tmp_path / "docs" / "results.json")
+    assert env["TLCOURSE_RECORD"] == str(tmp_path / "rec.jsonl")
+    assert (env["TLCOURSE_PROFILE"], env["TLCOURSE_SEED"]) == ("cpu", "42")
+    assert Path(verify.kernel_env(profile="cpu", seed=1, record=tmp_path / "r")["TLCOURSE_LEDGER"]).is_absolute()
