@@ -54,12 +54,14 @@ sysdeps:
 
 # pip installs uv (pinned in the lock), and uv installs the stack: the same versions, several GB of wheels
 # downloaded and unpacked in parallel and kept in uv's cache (~/.cache/uv), so the next fresh clone links
-# them instead of downloading again (pip took 3-4 minutes here, every time). INSTALLER=pip: pip alone.
+# them instead of downloading again (pip took 3-4 minutes here, every time). --compile-bytecode, as pip does:
+# where PYTHONDONTWRITEBYTECODE is set (this CI machine), nothing else would ever write the .pyc files, and every
+# process would compile torch and TensorFlow again (make test took 15.4 minutes so). INSTALLER=pip: pip alone.
 INSTALLER ?= uv
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(PIP_ARGS) --upgrade "pip>=24" $(if $(filter uv,$(INSTALLER)),uv)
-	$(if $(filter uv,$(INSTALLER)),$(BIN)/uv pip install --quiet --python $(BIN)/python,$(BIN)/python -m pip install --quiet) \
+	$(if $(filter uv,$(INSTALLER)),$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python,$(BIN)/python -m pip install --quiet) \
 	  $(PIP_ARGS) -e ".[$(TF_EXTRA),dev]"
 	@touch $@
 
