@@ -181,9 +181,14 @@ INTERACTIVE = re.compile(r"widgets\.(Button|IntSlider|FloatSlider|Dropdown|Text|
                          r"|\.widget\(\)|\binteract\(")
 
 
+def _widget_cells(name: str) -> list[int]:
+    """Indices of the student copy's cells that build an interactive widget."""
+    cells = json.loads((ROOT / "notebooks" / name).read_text(encoding="utf-8"))["cells"]
+    return [i for i, c in enumerate(cells) if c["cell_type"] == "code" and INTERACTIVE.search("".join(c["source"]))]
+
+
 def _interactive(name: str) -> bool:
-    nb = json.loads((ROOT / "notebooks" / name).read_text(encoding="utf-8"))
-    return any(INTERACTIVE.search("".join(c["source"])) for c in nb["cells"] if c["cell_type"] == "code")
+    return bool(_widget_cells(name))
 
 
 EVERY_CELL = os.environ.get("TLCOURSE_BROWSER") == "all"
@@ -192,10 +197,10 @@ NOTEBOOKS = ALL_NOTEBOOKS if EVERY_CELL else [n for n in ALL_NOTEBOOKS if n.star
 
 def _run_upto(name: str) -> int:
     """How many cells (from the top) the test runs: all, or through the last interactive-widget cell."""
-    cells = json.loads((ROOT / "notebooks" / name).read_text(encoding="utf-8"))["cells"]
-    widget_cells = [i for i, c in enumerate(cells)
-                    if c["cell_type"] == "code" and INTERACTIVE.search("".join(c["source"]))]
-    return len(cells) if EVERY_CELL or not widget_cells else widget_cells[-1] + 1
+    widget_cells = _widget_cells(name)
+    if EVERY_CELL or not widget_cells:
+        return len(json.loads((ROOT / "notebooks" / name).read_text(encoding="utf-8"))["cells"])
+    return widget_cells[-1] + 1
 
 
 def _widget_reacts(page, name: str, console: list[str]) -> str | None:
