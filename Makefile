@@ -1,7 +1,8 @@
 # tlcourse: one command to set up and open the course, one to set up and run every test.
 #   make lab    virtualenv + pinned stack + assets of your profile, then JupyterLab on your workspace/
-#   make test   the same setup, then unit tests, every student notebook in JupyterLab in a real browser
-#               (tests/test_browser.py) and every solution notebook under nbval, in the smoke profile
+#   make test   the same setup, then unit tests and every solution notebook once, in the smoke profile: lesson
+#               00 and the lessons with widgets in JupyterLab in a real browser (tests/test_browser.py), the
+#               others under nbval
 # Variables: PYTHON (interpreter for the venv), VENV (its folder), TF_EXTRA (tf-cpu or tf-gpu; auto-detected),
 # LAB_ARGS (extra JupyterLab arguments), TLCOURSE_PROFILE (smoke|cpu|full; see README),
 # CONSTRAINTS (the lock of exact versions, default constraints.txt; empty: pyproject's ranges only),
@@ -82,11 +83,15 @@ reset: setup
 	@test -n "$(LESSON)" || { echo "usage: make reset LESSON=03" >&2; exit 2; }
 	$(BIN)/python -m tlcourse.workspace --workspace "$(WORKSPACE)" reset "$(LESSON)"
 
+# tests/test_scaling.py is left to `make unit`: solutions/09 (smoke) makes the same three launches and checks
+# the same things (ranks, replicas, the single process's losses and weights), so make test ran them twice.
 test: setup
 	$(BIN)/python -m tlcourse fetch --profile smoke
-	TLCOURSE_PROFILE=smoke $(BIN)/python -m pytest tests solutions $(NBVAL) $(XDIST) --durations=25
+	TLCOURSE_PROFILE=smoke $(BIN)/python -m pytest tests solutions $(NBVAL) $(XDIST) --durations=25 \
+	  --ignore=tests/test_scaling.py
 
-# Every student notebook in JupyterLab in Chromium (make test runs lesson 00 and the lessons with widgets).
+# Every student notebook in JupyterLab in Chromium (make test runs the solution copies of lesson 00 and of the
+# lessons with widgets there, instead of under nbval: conftest.py).
 test-browser: setup
 	$(BIN)/python -m tlcourse fetch --profile smoke
 	TLCOURSE_BROWSER=all TLCOURSE_PROFILE=smoke $(BIN)/python -m pytest tests/test_browser.py

@@ -1,4 +1,5 @@
-"""Pytest hooks for the whole repo: print (and save) how long each notebook took under nbval."""
+"""Pytest hooks for the whole repo: no notebook runs twice in one session; print (and save) how long each
+notebook took under nbval."""
 
 from __future__ import annotations
 
@@ -9,6 +10,23 @@ from pathlib import Path
 import tlcourse  # noqa: F401  (before any test imports TensorFlow: see tlcourse/__init__.py)
 
 _NOTEBOOK_SECONDS: dict[str, float] = defaultdict(float)
+BROWSER_TEST = "tests/test_browser.py::"
+
+
+def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001
+    """Deselect nbval's run of a solution notebook that tests/test_browser.py runs, every cell, in JupyterLab
+    in the same session (its checks include nbval's: every cell runs without an error). Where the browser
+    test cannot run (tests/test_browser.py:missing), nbval keeps every notebook."""
+    in_browser = set()
+    for item in items:
+        if item.nodeid.startswith(BROWSER_TEST) and hasattr(item, "callspec"):
+            module = item.module
+            if module.missing() is None and module.runs_solution(item.callspec.params["name"]):
+                in_browser.add(f"solutions/{item.callspec.params['name']}")
+    dropped = [item for item in items if item.nodeid.split("::", 1)[0] in in_browser]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item.nodeid.split("::", 1)[0] not in in_browser]
 
 
 def pytest_runtest_logreport(report) -> None:  # noqa: ANN001

@@ -1,19 +1,19 @@
-"""The course as learners meet it: student notebooks run in JupyterLab in a real browser.
+"""The course as learners meet it: lessons run in JupyterLab in a real browser.
 
 Starts JupyterLab the way ``make lab`` does (a free localhost port, a token, the smoke profile) on a
-fresh copy of ``notebooks/``, drives Debian's Chromium headless with Playwright, and for each
-lesson: runs the cells from the Run menu, saves, and checks that every cell it ran has an execution
-count, no cell has an error output, every figure is displayed as an image, every widget renders as a
-widget (not its text fallback) and reacts to one interaction. Screenshots go to ``build/browser/``.
+fresh learner workspace (filled from ``notebooks/``), drives Debian's Chromium headless with Playwright,
+and for each lesson: runs every cell from the Run menu, saves, and checks that every cell has an
+execution count, no cell has an error output, every figure is displayed as an image, every widget renders
+as a widget (not its text fallback) and reacts to one interaction. Screenshots go to ``build/browser/``.
 
-Which lessons, and how far: by default (``make test``) lesson 00 (every learner's first notebook), all of
-it, and every lesson whose student copy builds an interactive widget (the part only a browser can
-check), from the top through its last widget cell ("Run All Above Selected Cell" on the cell after it):
-the cells after it ran under nbval already, and running them again in a browser cost ``make test`` about
-two minutes of its ten. ``TLCOURSE_BROWSER=all`` (``make test-browser``) runs every lesson, every cell.
-The other lessons' cells run in `make test` anyway: nbval executes every solution notebook, and
-tests/test_student_copies.py proves a student copy differs from its solution only where no later cell
-can break.
+Which lessons, which copy: by default (``make test``) lesson 00 (every learner's first notebook) and every
+lesson whose student copy builds an interactive widget (the part only a browser can check), as their
+*solution* copies (copied into the workspace as ``NN_name.solution.ipynb``): these checks include nbval's (every
+cell runs, no error), so the repository's conftest.py deselects nbval's run of the same solution notebooks
+in the same session (each ran twice before, about 150 s of ``make test``'s worker time). Where the browser
+cannot run (no Chromium or Playwright), nothing is deselected. ``TLCOURSE_BROWSER=all`` (``make
+test-browser``) runs every lesson's student copy, every cell. tests/test_student_copies.py proves a student
+copy differs from its solution only where no later cell can break.
 
 Skips (with the reason) only where Chromium or Playwright is missing; ``make setup`` installs both, and
 under ``CI=true`` that skip is a failure (tests/ci_skips.py), never a silent pass or a collection error.
@@ -83,13 +83,17 @@ def _get(url: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def lab():
-    """A JupyterLab server on a fresh copy of the student notebooks; yields (base URL, folder)."""
+    """A JupyterLab server on a fresh learner workspace (student notebooks, plus the solution copies this test
+    runs); yields (base URL, folder)."""
     from tlcourse import workspace
 
     OUT.mkdir(parents=True, exist_ok=True)
     # A fresh learner workspace beside notebooks/, filled the way `make lab` fills workspace/.
     work = Path(tempfile.mkdtemp(prefix=".browser-workspace-", dir=ROOT))
     assert sorted(workspace.sync(work)["added"]) == ALL_NOTEBOOKS
+    for name in NOTEBOOKS:
+        if runs_solution(name):
+            shutil.copy2(ROOT / "solutions" / name, work / _workspace_path(name))
     port = _free_port()
     env = dict(os.environ, TLCOURSE_PROFILE="smoke")
     # The test's own JupyterLab user settings: every cell rendered (JupyterLab 4 only renders the
@@ -155,8 +159,8 @@ def _read_notebook(path: Path) -> dict | None:
     return nb if isinstance(nb, dict) and isinstance(nb.get("cells"), list) else None
 
 
-def _wait_saved(path: Path, upto: int, timeout: float = 60) -> dict:
-    """The saved notebook once every code cell of ``cells[:upto]`` has an execution count.
+def _wait_saved(path: Path, timeout: float = 60) -> dict:
+    """The saved notebook once every code cell has an execution count.
 
     JupyterLab may be writing the file when we look: a file that is not (yet) a whole notebook is
     read again, and the notebook is returned only when two reads a second apart agree.
@@ -165,7 +169,7 @@ def _wait_saved(path: Path, upto: int, timeout: float = 60) -> dict:
     last = None
     while True:
         nb = _read_notebook(path)
-        done = nb is not None and all(c.get("execution_count") for c in nb["cells"][:upto]
+        done = nb is not None and all(c.get("execution_count") for c in nb["cells"]
                                       if c["cell_type"] == "code")
         if done and nb == last:
             return nb
@@ -195,15 +199,18 @@ EVERY_CELL = os.environ.get("TLCOURSE_BROWSER") == "all"
 NOTEBOOKS = ALL_NOTEBOOKS if EVERY_CELL else [n for n in ALL_NOTEBOOKS if n.startswith("00_") or _interactive(n)]
 
 
-def _run_upto(name: str) -> int:
-    """How many cells (from the top) the test runs: all, or through the last interactive-widget cell."""
-    widget_cells = _widget_cells(name)
-    if EVERY_CELL or not widget_cells:
-        return len(json.loads((ROOT / "notebooks" / name).read_text(encoding="utf-8"))["cells"])
-    return widget_cells[-1] + 1
+def runs_solution(name: str) -> bool:
+    """Whether this test runs lesson ``name``'s solution copy (default mode) rather than its student copy."""
+    return not EVERY_CELL and name in NOTEBOOKS
 
 
-def _widget_reacts(page, name: str, console: list[str]) -> str | None:
+def _workspace_path(name: str) -> str:
+    """The notebook the test opens, in the workspace: a solution copy sits beside the student copies (the same
+    working folder, so the same relative paths), as ``NN_name.solution.ipynb``."""
+    return f"{name[:-6]}.solution.ipynb" if runs_solution(name) else name
+
+
+def _widget_reacts(page, name: str, path: Path, console: list[str]) -> str | None:
     """Nudge the first slider (or click the first widget button); return what changed.
 
     None when the lesson has no interactive widget (progress bars only) and its code creates none.
@@ -211,7 +218,7 @@ def _widget_reacts(page, name: str, console: list[str]) -> str | None:
     button = page.locator(".jp-OutputArea-output button.jupyter-button").first
     slider = page.locator(".jp-OutputArea-output .widget-slider").first
     text = page.locator(".jp-OutputArea-output .widget-text input[type='text']").first
-    source = "\n".join("".join(c["source"]) for c in json.loads((ROOT / "notebooks" / name).read_text())["cells"]
+    source = "\n".join("".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))["cells"]
                        if c["cell_type"] == "code")
     if not (button.count() or slider.count() or text.count()) and not INTERACTIVE.search(source):
         return None
@@ -248,6 +255,7 @@ def _widget_reacts(page, name: str, console: list[str]) -> str | None:
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_in_jupyterlab(lab, browser, name):
     base, work = lab
+    rel = _workspace_path(name)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors: list[str] = []
     console: list[str] = []
@@ -255,24 +263,19 @@ def test_notebook_runs_in_jupyterlab(lab, browser, name):
     page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text[:300]}"))
     try:
         # A JupyterLab workspace of its own per lesson, reset: no tabs restored from the previous one.
-        page.goto(f"{base}/lab/workspaces/{name[:-6]}/tree/{name}?reset&token={TOKEN}")
+        page.goto(f"{base}/lab/workspaces/{name[:-6]}/tree/{rel}?reset&token={TOKEN}")
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
         page.wait_for_function("() => document.body.innerText.includes('| Idle')", timeout=180_000)
         assert "official Jupyter news" not in page.inner_text("body"), \
             "the news pop-up is shown: the course's settings override is not installed (make setup)"
-        upto = _run_upto(name)
         cells = page.locator(".jp-Notebook .jp-Cell")
-        if upto < cells.count():  # select the first cell not to run: its prompt area, no edit mode
-            cells.nth(upto).locator(".jp-InputPrompt").click()
         page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
-        page.click("li.lm-Menu-item[data-command='{}']".format(
-            "runmenu:run-all" if upto == cells.count() else "notebook:run-all-above"))
+        page.click("li.lm-Menu-item[data-command='runmenu:run-all']")
         deadline = time.monotonic() + RUN_TIMEOUT_S
         stopped = 0  # polls in a row with nothing queued or running: an error ended the run early
         while True:
-            prompts = page.eval_on_selector_all(  # the prompts of the code cells among cells[:upto]
-                ".jp-Notebook .jp-Cell", "(els, n) => els.slice(0, n).filter(e => e.classList.contains("
-                "'jp-CodeCell')).map(e => e.querySelector('.jp-InputPrompt').textContent.trim())", upto)
+            prompts = page.eval_on_selector_all(  # the prompts of the code cells
+                ".jp-Notebook .jp-CodeCell", "els => els.map(e => e.querySelector('.jp-InputPrompt').textContent.trim())")
             if prompts and all(p not in ("[*]:", "[ ]:", "") for p in prompts):
                 break
             ran = any(p not in ("[*]:", "[ ]:", "") for p in prompts)
@@ -286,10 +289,10 @@ def test_notebook_runs_in_jupyterlab(lab, browser, name):
         page.screenshot(path=str(OUT / f"{name[:-6]}.png"))
         page.click("div.lm-MenuBar-itemLabel:text-is('File')")
         page.click("li.lm-Menu-item[data-command='docmanager:save']")
-        nb = _wait_saved(work / name, upto)
+        nb = _wait_saved(work / rel)
         assert len(nb["cells"]) == cells.count(), f"{name}: the saved file has other cells than the page"
 
-        code = [c for c in nb["cells"][:upto] if c["cell_type"] == "code"]
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
         failed = [(o.get("ename"), o.get("evalue", "")[:200]) for c in code for o in c["outputs"]
                   if o["output_type"] == "error"]
         assert not failed, f"{name}: error outputs {failed}"
@@ -316,12 +319,12 @@ def test_notebook_runs_in_jupyterlab(lab, browser, name):
             assert not fallback, f"{name}: widgets shown as text: {fallback}"
             broken = [t[:80] for t in texts if "Error displaying widget" in t]
             assert not broken, f"{name}: {broken}"
-            what = _widget_reacts(page, name, console)
+            what = _widget_reacts(page, name, work / rel, console)
             page.screenshot(path=str(OUT / f"{name[:-6]}-widget.png"))
-            print(f"{name}: {len(code)} code cells run, {figures} figures, {views} widgets "
+            print(f"{rel}: {len(code)} code cells run, {figures} figures, {views} widgets "
                   f"({what + ' reacted' if what else 'progress bars only'})")
         else:
-            print(f"{name}: {len(code)} code cells run, {figures} figures, no widgets")
+            print(f"{rel}: {len(code)} code cells run, {figures} figures, no widgets")
         assert not errors, f"{name}: JavaScript errors in the page: {errors[:3]}"
     finally:
         page.close()
