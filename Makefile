@@ -20,8 +20,10 @@ WORKSPACE ?= workspace
 ROOT_ARG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 NBVAL    := --nbval-lax --nbval-current-env
 TEST_WORKERS ?= 2
-# One test file (one notebook: its cells share a kernel, in order) per worker at a time.
-XDIST    := $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
+# One test file (one notebook: its cells share a kernel, in order) per worker at a time, handed out in the
+# order conftest.py sorts them (longest first), not xdist's default (most tests first: the browser test's
+# four long tests came last, and one worker ran them while the other had nothing left).
+XDIST    := $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 CONSTRAINTS ?= constraints.txt
 WHEELS   ?=
 PIP_ARGS := $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) $(if $(WHEELS),--no-index --find-links $(WHEELS))

@@ -27,6 +27,15 @@ def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if item.nodeid.split("::", 1)[0] not in in_browser]
+    items.sort(key=_longest_first)  # stable: every file's tests (a notebook's cells) stay in their order
+
+
+def _longest_first(item) -> int:  # noqa: ANN001
+    """The order make test's workers take files in (with ``--no-loadscope-reorder``): the browser test (one
+    worker's longest file, minutes), then the notebooks (a minute each), then the other test files (seconds
+    to a minute), so that the last files handed out are short and neither worker waits long for the other."""
+    path = item.nodeid.split("::", 1)[0]
+    return 0 if path == BROWSER_TEST[:-2] else 1 if path.endswith(".ipynb") else 2
 
 
 def pytest_runtest_logreport(report) -> None:  # noqa: ANN001
