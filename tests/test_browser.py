@@ -225,9 +225,10 @@ def _widget_reacts(page, name: str, path: Path, console: list[str]) -> str | Non
     if slider.count():  # a slider first: moving it is cheap (a button may start a training run)
         area = slider.locator("xpath=ancestor::div[contains(@class,'jp-OutputArea')][1]")
         before = area.inner_text()
-        slider.scroll_into_view_if_needed()
-        slider.locator(".noUi-handle, .ui-slider-handle").first.focus()
-        page.keyboard.press("ArrowRight")
+        handle = slider.locator(".noUi-handle, .ui-slider-handle").first
+        handle.scroll_into_view_if_needed()
+        handle.click()  # the handle takes the keyboard: in command mode JupyterLab's own shortcuts would
+        handle.press("ArrowRight")  # take the arrow key (a focus() alone lost it to the notebook once in 4 runs)
         what = "slider"
     elif text.count():  # a text box: type a new value and press Enter (the kernel recomputes)
         area = text.locator("xpath=ancestor::div[contains(@class,'jp-OutputArea')][1]")
