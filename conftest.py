@@ -10,7 +10,7 @@ from pathlib import Path
 import tlcourse  # noqa: F401  (before any test imports TensorFlow: see tlcourse/__init__.py)
 
 _NOTEBOOK_SECONDS: dict[str, float] = defaultdict(float)
-BROWSER_TEST = "tests/test_browser.py::"
+BROWSER_TEST = "tests/test_browser.py"
 
 
 def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001
@@ -19,14 +19,14 @@ def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001
     test cannot run (tests/test_browser.py:missing), nbval keeps every notebook."""
     in_browser = set()
     for item in items:
-        if item.nodeid.startswith(BROWSER_TEST) and hasattr(item, "callspec"):
+        if item.nodeid.startswith(BROWSER_TEST + "::") and hasattr(item, "callspec"):
             module = item.module
             if module.missing() is None and module.runs_solution(item.callspec.params["name"]):
                 in_browser.add(f"solutions/{item.callspec.params['name']}")
     dropped = [item for item in items if item.nodeid.split("::", 1)[0] in in_browser]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = [item for item in items if item.nodeid.split("::", 1)[0] not in in_browser]
+        items[:] = [item for item in items if item not in dropped]
     items.sort(key=_longest_first)  # stable: every file's tests (a notebook's cells) stay in their order
 
 
@@ -35,7 +35,7 @@ def _longest_first(item) -> int:  # noqa: ANN001
     worker's longest file, minutes), then the notebooks (a minute each), then the other test files (seconds
     to a minute), so that the last files handed out are short and neither worker waits long for the other."""
     path = item.nodeid.split("::", 1)[0]
-    return 0 if path == BROWSER_TEST[:-2] else 1 if path.endswith(".ipynb") else 2
+    return 0 if path == BROWSER_TEST else 1 if path.endswith(".ipynb") else 2
 
 
 def pytest_runtest_logreport(report) -> None:  # noqa: ANN001
