@@ -21,7 +21,7 @@ lesson's TOML, the number-making ``tlcourse`` modules the kernel had imported (r
 entry's ``modules``; :data:`MODULE_ROLES` classifies every module) and the installed versions of the
 distributions pinned in constraints.txt when it ran (its ``stack``). Code counts as the interpreter
 sees it (its syntax tree): comments, docstrings, line breaks, TOML comments, `assert` statements and a
-claim's `expect=` (they judge numbers, make none) are not part of it.
+claim's `expect=` and a ledger check's `min_tol=` (they judge numbers, make none) are not part of it.
 A change to any of the rest makes the old runs stale (tests/test_ledger_digest.py fails until
 `make verify` re-measures them).
 """
@@ -149,8 +149,15 @@ def raw_code_digest(nb: nbformat.NotebookNode, lesson: str | None) -> str:
 
 
 class _DropChecks(ast.NodeTransformer):
-    """Leaves out what judges numbers and makes none: ``assert`` statements and the ``expect=`` of a
-    claim (``tl.ledger.claim(..., expect=...)``, the text's verdict, written after the seeds are in)."""
+    """Leaves out what judges numbers and makes none: ``assert`` statements, the ``expect=`` of a
+    claim (``tl.ledger.claim(..., expect=...)``, the text's verdict, written after the seeds are in)
+    and the ``min_tol=`` of a ledger check (``tl.ledger.check`` / ``tl.ledger.table``: how far one run
+    may sit from the ledger's mean). A claim's ``min_tol=`` counts: it is the smallest effect that
+    matters, part of the verdict's rule, and it is not tuned after the seeds are in without a re-measure.
+    ``tolerances=True`` keeps the checks' ``min_tol=`` (the previous formula, for migration)."""
+
+    def __init__(self, *, tolerances: bool = False) -> None:
+        self.tolerances = tolerances
 
     def visit_Assert(self, node: ast.Assert) -> None:
         return None  # removed from its block (the tree is dumped, never compiled)
@@ -160,13 +167,25 @@ class _DropChecks(ast.NodeTransformer):
         name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
         if name == "claim":
             node.keywords = [k for k in node.keywords if k.arg != "expect"]
+        if name in ("check", "table") and not self.tolerances and _is_ledger(node.func):
+            node.keywords = [k for k in node.keywords if k.arg != "min_tol"]
         return node
 
 
-def canonical_code(source: str, *, cell: bool = False, checks: bool = False) -> str:
+def _is_ledger(func: ast.expr) -> bool:
+    """``tl.ledger.check``, ``ledger.check`` (an attribute of something named ``ledger``)."""
+    if not isinstance(func, ast.Attribute):
+        return False
+    owner = func.value
+    return (isinstance(owner, ast.Attribute) and owner.attr == "ledger") or (
+        isinstance(owner, ast.Name) and owner.id == "ledger")
+
+
+def canonical_code(source: str, *, cell: bool = False, checks: bool = False, tolerances: bool = False) -> str:
     """Python as the interpreter runs it: the syntax tree without comments, formatting or docstrings,
-    and without ``assert`` statements and a claim's ``expect=`` (a run that fails one is never merged, so
-    a passing run's numbers do not depend on them; ``checks=True`` keeps them: the previous formula).
+    and without ``assert`` statements, a claim's ``expect=`` and a ledger check's ``min_tol=`` (a run
+    that fails one is never merged, so a passing run's numbers do not depend on them; ``checks=True``
+    keeps them all, ``tolerances=True`` the checks' ``min_tol=``: previous formulas, for migration).
 
     A notebook cell (``cell``) is first turned into Python the way IPython does (``%magic`` and
     ``!shell`` lines become calls). Text that does not parse is kept as it is.
@@ -184,7 +203,7 @@ def canonical_code(source: str, *, cell: bool = False, checks: bool = False) -> 
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
                 node.body = node.body[1:] or [ast.Pass()]
-    return ast.dump(tree if checks else _DropChecks().visit(tree))
+    return ast.dump(tree if checks else _DropChecks(tolerances=tolerances).visit(tree))
 
 
 def canonical_toml(text: str, profile: str | None = None) -> str:
@@ -220,22 +239,24 @@ def locked_stack(constraints: Path = CONSTRAINTS) -> list[str]:
 
 
 def code_digest(nb: nbformat.NotebookNode, lesson: str | None, modules: list[str] | None = None,
-                stack: list[str] | None = None, profile: str | None = None, *, checks: bool = False) -> str:
+                stack: list[str] | None = None, profile: str | None = None, *, checks: bool = False,
+                tolerances: bool = False) -> str:
     """sha256 of what decides a lesson's numbers (not the prose, not comments): the code cells and the
     number-making modules among ``modules`` as syntax trees (:func:`canonical_code`), the TOML's sizes
     that ``profile`` reads (every table when None) and the locked stack (``stack``, default
-    :func:`locked_stack`). A smoke-size change leaves the cpu entries current. ``checks``: see
-    :func:`canonical_code`."""
+    :func:`locked_stack`). A smoke-size change leaves the cpu entries current. ``checks``,
+    ``tolerances``: see :func:`canonical_code`."""
     h = hashlib.sha256(b"tree digest\0")
     for cell in nb.cells:
         if cell.cell_type == "code":
-            h.update(canonical_code(cell.source, cell=True, checks=checks).encode() + b"\0")
+            h.update(canonical_code(cell.source, cell=True, checks=checks, tolerances=tolerances).encode() + b"\0")
     toml = LESSONS_DIR / f"{lesson}.toml"
     if lesson and toml.is_file():
         h.update(canonical_toml(toml.read_text(encoding="utf-8"), profile).encode())
     for name in number_modules(modules or []):
         path = module_file(name)
-        code = canonical_code(path.read_text(encoding="utf-8"), checks=checks) if path.is_file() else "(missing)"
+        code = (canonical_code(path.read_text(encoding="utf-8"), checks=checks, tolerances=tolerances)
+                if path.is_file() else "(missing)")
         h.update(f"\0module {name}\0{code}".encode())
     for pin in locked_stack() if stack is None else stack:
         h.update(f"\0{pin}".encode())
@@ -477,7 +498,7 @@ def stale_entries(data: dict[str, Any], folder: Path) -> list[str]:
 
 def migrate_digests(data: dict[str, Any], folder: Path) -> tuple[list[str], list[str]]:
     """One-off: give entries made with a previous formula (:func:`raw_digest`, today's over every
-    TOML table, or today's with the checks kept) today's digest.
+    TOML table, today's with the checks kept, or with the checks' tolerances kept) today's digest.
 
     Only where the previous digest still matches today's notebook, TOML, modules and the entry's
     stack: the numbers were made by the code that is there now. Others stay stale. Entries without a
@@ -501,7 +522,8 @@ def migrate_digests(data: dict[str, Any], folder: Path) -> tuple[list[str], list
                     entry["stack"] = stack
                     migrated.append(name)
             elif entry["code"] in (raw_digest(nb, lesson, modules, stack), code_digest(nb, lesson, modules, stack),
-                                   code_digest(nb, lesson, modules, stack, profile, checks=True)):
+                                   code_digest(nb, lesson, modules, stack, profile, checks=True),
+                                   code_digest(nb, lesson, modules, stack, profile, tolerances=True)):
                 entry["code"], entry["stack"] = code_digest(nb, lesson, modules, stack, profile), stack
                 migrated.append(name)
             else:

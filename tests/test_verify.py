@@ -89,6 +89,18 @@ def test_asserts_and_a_claims_expected_verdict_make_no_numbers_so_they_do_not_co
     assert verify.canonical_code("if a:\n    assert a\n") == verify.canonical_code("if a:\n    assert b, 'b'\n")
 
 
+def test_a_ledger_checks_tolerance_makes_no_number_but_a_claims_does_decide_its_verdict():
+    cell = ('x = train()\ntl.ledger.check(cfg, "acc", x, min_tol=0.02, applies=True)\n'
+            'ledger.table(cfg, {"acc": x}, min_tol=0.02)\ntl.ledger.claim(cfg, "a", "b", expect="A>B", min_tol=0.02)\n')
+    wider = cell.replace('x, min_tol=0.02', 'x, min_tol=max(0.02, 2 / cfg.n_test)').replace("}, min_tol=0.02", "}")
+    assert verify.canonical_code(cell) == verify.canonical_code(wider)
+    assert verify.canonical_code(cell) != verify.canonical_code(cell.replace('"A>B", min_tol=0.02', '"A>B", min_tol=0.05'))
+    assert verify.canonical_code(cell) != verify.canonical_code(cell.replace("applies=True", "applies=False"))
+    assert verify.canonical_code(cell, tolerances=True) != verify.canonical_code(wider, tolerances=True)  # migration's
+    other = "model.check(x, min_tol=0.02)\n"  # not the ledger's: counts
+    assert verify.canonical_code(other) != verify.canonical_code(other.replace("0.02", "0.03"))
+
+
 def test_canonical_code_drops_comments_docstrings_and_layout_only():
     one = 'def f(x):\n    """Doc."""\n    return x + 1  # add one\n'
     two = "def f(x):\n\n    return (x +\n            1)\n"
@@ -319,6 +331,8 @@ def test_migration_rewrites_only_entries_whose_previous_digest_matches_todays_fi
     b = notebook(("code", 'import tlcourse as tl\ncfg = tl.config("start_here")\nx = 2'))
     nbformat.write(a, folder / "91_a.ipynb")
     nbformat.write(b, folder / "92_b.ipynb")
+    c = notebook(("code", 'import tlcourse as tl\ncfg = tl.config("start_here")\ntl.ledger.check(cfg, "acc", 0.5, min_tol=0.1)'))
+    nbformat.write(c, folder / "93_c.ipynb")
     run = {"seconds": 1.0, "date": "2026-12-01 07:00 UTC", "machine": "m", "values": {"acc": 0.5}}
     path = tmp_path / "results.json"
     mods, stack = ["tlcourse", "tlcourse.train"], verify.locked_stack()
@@ -329,11 +343,14 @@ def test_migration_rewrites_only_entries_whose_previous_digest_matches_todays_fi
                          modules=mods, code=verify.raw_digest(a, "start_here", mods))  # the notebook changed since
         ledger.merge_run(data, profile="smoke", notebook="91_a", lesson="start_here", seed=42, run=run, modules=mods,
                          stack=stack, code=verify.code_digest(a, "start_here", mods, stack, "smoke"))  # today's formula
+        ledger.merge_run(data, profile="smoke", notebook="93_c", lesson="start_here", seed=42, run=run, modules=mods,
+                         stack=stack, code=verify.code_digest(c, "start_here", mods, stack, "smoke", tolerances=True))
     stale = "its notebook, lesson TOML, number-making modules or stack changed"
-    assert verify.stale_entries(ledger.load(path), folder) == [f"cpu/91_a: {stale}", f"cpu/92_b: {stale}"]
+    assert verify.stale_entries(ledger.load(path), folder) == [f"cpu/91_a: {stale}", f"cpu/92_b: {stale}",
+                                                              f"smoke/93_c: {stale}"]
     assert verify.main(["--folder", str(folder), "--ledger", str(path), "--migrate-digests"]) == 0
     out = capsys.readouterr().out
-    assert "migrated to today's digest: cpu/91_a" in out and "cpu/92_b (its notebook, TOML, modules" in out
+    assert "migrated to today's digest: cpu/91_a, smoke/93_c" in out and "cpu/92_b (its notebook, TOML, modules" in out
     entries = ledger.load(path)["profiles"]
     assert entries["cpu"]["91_a"]["stack"] == stack and entries["cpu"]["91_a"]["runs"]["42"]["values"] == {"acc": 0.5}
     assert verify.stale_entries(ledger.load(path), folder) == [f"cpu/92_b: {stale}"]
