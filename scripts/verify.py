@@ -181,11 +181,32 @@ def _is_ledger(func: ast.expr) -> bool:
         isinstance(owner, ast.Name) and owner.id == "ledger")
 
 
-def canonical_code(source: str, *, cell: bool = False, checks: bool = False, tolerances: bool = False) -> str:
+def _dump(node: Any) -> str:
+    """``ast.dump`` that reads the same on Python 3.11-3.13: fields that are empty or None are left out
+    (3.12 gave every def an empty ``type_params``; 3.13's ``ast.dump`` leaves empty fields out, older
+    ones print them) and so are empty string parts of an f-string (3.12.0-3.12.1 add one after a nested
+    format spec)."""
+    if isinstance(node, ast.AST):
+        fields = []
+        for name, value in ast.iter_fields(node):
+            if isinstance(node, ast.JoinedStr) and name == "values":
+                value = [v for v in value if not (isinstance(v, ast.Constant) and v.value == "")]
+            if value is not None and value != []:
+                fields.append(f"{name}={_dump(value)}")
+        return f"{type(node).__name__}({', '.join(fields)})"
+    if isinstance(node, list):
+        return "[" + ", ".join(_dump(item) for item in node) + "]"
+    return repr(node)
+
+
+def canonical_code(source: str, *, cell: bool = False, checks: bool = False, tolerances: bool = False,
+                   legacy_dump: bool = False) -> str:
     """Python as the interpreter runs it: the syntax tree without comments, formatting or docstrings,
     and without ``assert`` statements, a claim's ``expect=`` and a ledger check's ``min_tol=`` (a run
     that fails one is never merged, so a passing run's numbers do not depend on them; ``checks=True``
     keeps them all, ``tolerances=True`` the checks' ``min_tol=``: previous formulas, for migration).
+    The tree is written by :func:`_dump`, the same on every supported Python (``legacy_dump=True``:
+    ``ast.dump``, whose text changed between 3.11, 3.12 and 3.13; the previous formula).
 
     A notebook cell (``cell``) is first turned into Python the way IPython does (``%magic`` and
     ``!shell`` lines become calls). Text that does not parse is kept as it is.
@@ -203,7 +224,8 @@ def canonical_code(source: str, *, cell: bool = False, checks: bool = False, tol
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
                 node.body = node.body[1:] or [ast.Pass()]
-    return ast.dump(tree if checks else _DropChecks(tolerances=tolerances).visit(tree))
+    tree = tree if checks else _DropChecks(tolerances=tolerances).visit(tree)
+    return ast.dump(tree) if legacy_dump else _dump(tree)
 
 
 def canonical_toml(text: str, profile: str | None = None) -> str:
@@ -240,23 +262,24 @@ def locked_stack(constraints: Path = CONSTRAINTS) -> list[str]:
 
 def code_digest(nb: nbformat.NotebookNode, lesson: str | None, modules: list[str] | None = None,
                 stack: list[str] | None = None, profile: str | None = None, *, checks: bool = False,
-                tolerances: bool = False) -> str:
+                tolerances: bool = False, legacy_dump: bool = False) -> str:
     """sha256 of what decides a lesson's numbers (not the prose, not comments): the code cells and the
     number-making modules among ``modules`` as syntax trees (:func:`canonical_code`), the TOML's sizes
     that ``profile`` reads (every table when None) and the locked stack (``stack``, default
     :func:`locked_stack`). A smoke-size change leaves the cpu entries current. ``checks``,
-    ``tolerances``: see :func:`canonical_code`."""
+    ``tolerances``, ``legacy_dump``: see :func:`canonical_code`."""
     h = hashlib.sha256(b"tree digest\0")
     for cell in nb.cells:
         if cell.cell_type == "code":
-            h.update(canonical_code(cell.source, cell=True, checks=checks, tolerances=tolerances).encode() + b"\0")
+            h.update(canonical_code(cell.source, cell=True, checks=checks, tolerances=tolerances,
+                                    legacy_dump=legacy_dump).encode() + b"\0")
     toml = LESSONS_DIR / f"{lesson}.toml"
     if lesson and toml.is_file():
         h.update(canonical_toml(toml.read_text(encoding="utf-8"), profile).encode())
     for name in number_modules(modules or []):
         path = module_file(name)
-        code = (canonical_code(path.read_text(encoding="utf-8"), checks=checks, tolerances=tolerances)
-                if path.is_file() else "(missing)")
+        code = (canonical_code(path.read_text(encoding="utf-8"), checks=checks, tolerances=tolerances,
+                               legacy_dump=legacy_dump) if path.is_file() else "(missing)")
         h.update(f"\0module {name}\0{code}".encode())
     for pin in locked_stack() if stack is None else stack:
         h.update(f"\0{pin}".encode())
@@ -455,8 +478,9 @@ def stack_for_run(entry: dict[str, Any] | None) -> list[str]:
 def stack_changes(stack: list[str]) -> list[str]:
     """The pins of ``stack`` (``name==version``) whose installed version differs today, as text.
 
-    A pin the lock no longer holds is no dependency of the course any more: a lesson that imported it
-    would fail to run, not run with other numbers, so it does not count.
+    A pin the lock no longer holds is no dependency of the course any more, and a pin that is not
+    installed here is none on this interpreter (``overrides``, which jupyter needs below Python 3.12
+    only): a lesson that imported either would fail to run, not run with other numbers, so neither counts.
     """
     out, locked = [], locked_names()
     for pin in stack:
@@ -466,7 +490,7 @@ def stack_changes(stack: list[str]) -> list[str]:
         try:
             now = metadata.version(name)
         except metadata.PackageNotFoundError:
-            now = "not installed"
+            continue
         if now != version:
             out.append(f"{name} {version} -> {now}")
     return out
@@ -497,8 +521,9 @@ def stale_entries(data: dict[str, Any], folder: Path) -> list[str]:
 
 
 def migrate_digests(data: dict[str, Any], folder: Path) -> tuple[list[str], list[str]]:
-    """One-off: give entries made with a previous formula (:func:`raw_digest`, today's over every
-    TOML table, today's with the checks kept, or with the checks' tolerances kept) today's digest.
+    """One-off: give entries made with a previous formula (:func:`raw_digest`, or written with
+    ``ast.dump``: over every TOML table, with the checks kept, with the checks' tolerances kept, or as
+    today's) today's digest.
 
     Only where the previous digest still matches today's notebook, TOML, modules and the entry's
     stack: the numbers were made by the code that is there now. Others stay stale. Entries without a
@@ -521,9 +546,11 @@ def migrate_digests(data: dict[str, Any], folder: Path) -> tuple[list[str], list
                 if "stack" not in entry:
                     entry["stack"] = stack
                     migrated.append(name)
-            elif entry["code"] in (raw_digest(nb, lesson, modules, stack), code_digest(nb, lesson, modules, stack),
-                                   code_digest(nb, lesson, modules, stack, profile, checks=True),
-                                   code_digest(nb, lesson, modules, stack, profile, tolerances=True)):
+            elif entry["code"] in (raw_digest(nb, lesson, modules, stack),
+                                   code_digest(nb, lesson, modules, stack, legacy_dump=True),
+                                   code_digest(nb, lesson, modules, stack, profile, checks=True, legacy_dump=True),
+                                   code_digest(nb, lesson, modules, stack, profile, tolerances=True, legacy_dump=True),
+                                   code_digest(nb, lesson, modules, stack, profile, legacy_dump=True)):
                 entry["code"], entry["stack"] = code_digest(nb, lesson, modules, stack, profile), stack
                 migrated.append(name)
             else:

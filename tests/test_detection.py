@@ -218,6 +218,35 @@ def test_a_corrupt_image_stays_a_corrupt_image_after_ultralytics_loads(tmp_path)
         Image.open(bad)
 
 
+def test_a_slow_or_busy_cpu_does_not_drop_detections_in_nms(monkeypatch):
+    """ultralytics' NMS returns the images it reaches after 2.0 + 0.05 * batch seconds as empty (a wrong mAP
+    on a busy machine, issue #25954); offline() lifts that limit. A clock that jumps 5 s per reading shows it."""
+    import itertools
+
+    import torch
+
+    from tlcourse import detection
+
+    detection.offline()
+    from ultralytics.utils import nms
+
+    class JumpingClock:
+        ticks = itertools.count()
+
+        @staticmethod
+        def time() -> float:
+            return next(JumpingClock.ticks) * 5.0
+
+    monkeypatch.setattr(nms, "time", JumpingClock)
+    boxes = torch.zeros(4, 4 + 2, 3)  # 4 images, (cx, cy, w, h, 2 class scores), 3 anchors
+    boxes[:, :4, :] = torch.tensor([10.0, 10.0, 4.0, 4.0])[None, :, None] * torch.tensor([1.0, 2.0, 3.0])
+    boxes[:, 4, :] = 0.9  # one confident class-0 box per anchor, none overlapping
+    kept = [len(d) for d in nms.non_max_suppression(boxes, conf_thres=0.25, nc=2)]
+    assert kept == [3, 3, 3, 3], f"boxes kept per image: {kept}"
+    dropped = [len(d) for d in nms.non_max_suppression.__wrapped__(boxes, conf_thres=0.25, nc=2)]
+    assert dropped[1:] == [0, 0, 0], f"ultralytics' own limit should drop the later images here: {dropped}"
+
+
 def test_coco_start_offline_names_the_offline_choice(tmp_path):
     """START = "coco" needs the official weights; without them the error names the course's checkpoint."""
     with pytest.raises(assets.AssetError, match="offline choice \\(asset 'yolo_source'\\)"):

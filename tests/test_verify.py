@@ -101,6 +101,22 @@ def test_a_ledger_checks_tolerance_makes_no_number_but_a_claims_does_decide_its_
     assert verify.canonical_code(other) != verify.canonical_code(other.replace("0.02", "0.03"))
 
 
+def test_the_digests_text_is_the_same_on_python_3_11_to_3_13():
+    """ast.dump's text changed (3.12: an empty type_params on every def; 3.13: empty fields left out; 3.12.0-1:
+    an empty string after a nested f-string format spec), and with it every digest: on 3.13 each ledger entry
+    looked stale. The digest writes the tree its own way; this text is what 3.11 and 3.13 both print."""
+    import ast
+
+    source = "def f(x, w=3):\n    return f'{x:>{w}}'"
+    assert verify._dump(ast.parse(source)) == (
+        "Module(body=[FunctionDef(name='f', args=arguments(args=[arg(arg='x'), arg(arg='w')], "
+        "defaults=[Constant(value=3)]), body=[Return(value=JoinedStr(values=[FormattedValue(value=Name(id='x', "
+        "ctx=Load()), conversion=-1, format_spec=JoinedStr(values=[Constant(value='>'), "
+        "FormattedValue(value=Name(id='w', ctx=Load()), conversion=-1)]))]))])])")
+    assert verify.canonical_code(source) == verify._dump(ast.parse(source))
+    assert verify.canonical_code(source, legacy_dump=True) == ast.dump(ast.parse(source))  # migration's
+
+
 def test_canonical_code_drops_comments_docstrings_and_layout_only():
     one = 'def f(x):\n    """Doc."""\n    return x + 1  # add one\n'
     two = "def f(x):\n\n    return (x +\n            1)\n"
@@ -182,6 +198,12 @@ def test_an_entry_keeps_its_own_stack_a_pin_added_later_does_not_make_it_stale(t
     assert verify.stale_entries(data, folder) == [
         f"cpu/91_a: installed packages changed since it was measured (pytest 0.0.1 -> {version('pytest')})"]
     lock.write_text(f"nbformat=={version('nbformat')}\n")  # pytest left the lock: no dependency any more
+    data["profiles"]["cpu"]["91_a"]["code"] = verify.code_digest(nb, "start_here", ["tlcourse"],
+                                                                 data["profiles"]["cpu"]["91_a"]["stack"], "cpu")
+    assert verify.stale_entries(data, folder) == []
+    # a locked pin this interpreter does not install (jupyter needs `overrides` below Python 3.12 only)
+    lock.write_text(f"nbformat=={version('nbformat')}\nnot-installed-here==7.7.0\n")
+    data["profiles"]["cpu"]["91_a"]["stack"].append("not-installed-here==7.7.0")
     data["profiles"]["cpu"]["91_a"]["code"] = verify.code_digest(nb, "start_here", ["tlcourse"],
                                                                  data["profiles"]["cpu"]["91_a"]["stack"], "cpu")
     assert verify.stale_entries(data, folder) == []
@@ -344,13 +366,16 @@ def test_migration_rewrites_only_entries_whose_previous_digest_matches_todays_fi
         ledger.merge_run(data, profile="smoke", notebook="91_a", lesson="start_here", seed=42, run=run, modules=mods,
                          stack=stack, code=verify.code_digest(a, "start_here", mods, stack, "smoke"))  # today's formula
         ledger.merge_run(data, profile="smoke", notebook="93_c", lesson="start_here", seed=42, run=run, modules=mods,
-                         stack=stack, code=verify.code_digest(c, "start_here", mods, stack, "smoke", tolerances=True))
+                         stack=stack, code=verify.code_digest(c, "start_here", mods, stack, "smoke", tolerances=True,
+                                                              legacy_dump=True))
+        ledger.merge_run(data, profile="cpu", notebook="93_c", lesson="start_here", seed=42, run=run, modules=mods,
+                         stack=stack, code=verify.code_digest(c, "start_here", mods, stack, "cpu", legacy_dump=True))
     stale = "its notebook, lesson TOML, number-making modules or stack changed"
     assert verify.stale_entries(ledger.load(path), folder) == [f"cpu/91_a: {stale}", f"cpu/92_b: {stale}",
-                                                              f"smoke/93_c: {stale}"]
+                                                              f"cpu/93_c: {stale}", f"smoke/93_c: {stale}"]
     assert verify.main(["--folder", str(folder), "--ledger", str(path), "--migrate-digests"]) == 0
     out = capsys.readouterr().out
-    assert "migrated to today's digest: cpu/91_a, smoke/93_c" in out and "cpu/92_b (its notebook, TOML, modules" in out
+    assert "migrated to today's digest: cpu/91_a, cpu/93_c, smoke/93_c" in out and "cpu/92_b (its notebook, TOML, modules" in out
     entries = ledger.load(path)["profiles"]
     assert entries["cpu"]["91_a"]["stack"] == stack and entries["cpu"]["91_a"]["runs"]["42"]["values"] == {"acc": 0.5}
     assert verify.stale_entries(ledger.load(path), folder) == [f"cpu/92_b: {stale}"]

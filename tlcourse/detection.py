@@ -19,6 +19,8 @@ profile's ``source_min_map50``) and kept beside the cache for lesson 05's ``STAR
 from __future__ import annotations
 
 import argparse
+import functools
+import math
 import os
 import shutil
 import sys
@@ -47,7 +49,8 @@ def offline(config_dir: str | os.PathLike[str] | None = None) -> Path:
     installs) and ``YOLO_CONFIG_DIR`` (default ``<tlcourse cache>/ultralytics``) with matplotlib's
     DejaVu Sans copied to ``Ultralytics/Arial.ttf`` and ``Arial.Unicode.ttf`` (the fonts ultralytics
     otherwise downloads for its plots); after import, turns off sync and the logger integrations
-    in its settings. Returns the ``Ultralytics`` settings folder.
+    in its settings and takes the wall-clock limit off its NMS (:func:`_no_nms_time_limit`).
+    Returns the ``Ultralytics`` settings folder.
     """
     if "ultralytics" in sys.modules:
         from ultralytics import utils
@@ -77,7 +80,33 @@ def offline(config_dir: str | os.PathLike[str] | None = None) -> Path:
     if any(settings.get(k) != v for k, v in OFF_SETTINGS.items()):
         settings.update(OFF_SETTINGS)
     _restore_pillow_open()
+    _no_nms_time_limit()
     return folder
+
+
+def _no_nms_time_limit() -> None:
+    """Take the wall-clock limit off ultralytics' non-maximum suppression.
+
+    ``ultralytics.utils.nms.non_max_suppression`` stops after ``2.0 + max_time_img * batch`` seconds
+    and returns the images of the batch it has not reached as empty, with a warning that
+    ``YOLO_VERBOSE=False`` hides: on a slow laptop, or on a machine busy with other work, a
+    validation then reports a wrong mAP (0.000 for a model that scores 0.07) and a prediction drops
+    boxes, without an error (ultralytics issue #25954). The course's numbers must not depend on
+    wall-clock time, so every caller (validation, prediction) gets ``max_time_img=inf``.
+    """
+    from ultralytics.utils import nms
+
+    original = nms.non_max_suppression
+    if getattr(original, "tlcourse_unlimited", False):
+        return
+
+    @functools.wraps(original)
+    def unlimited(*args: Any, **kwargs: Any) -> Any:
+        kwargs["max_time_img"] = math.inf
+        return original(*args, **kwargs)
+
+    unlimited.tlcourse_unlimited = True  # type: ignore[attr-defined]
+    nms.non_max_suppression = unlimited
 
 
 def _restore_pillow_open() -> None:
