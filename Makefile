@@ -8,8 +8,6 @@
 # CONSTRAINTS (the lock of exact versions, default constraints.txt; empty: pyproject's ranges only),
 # WHEELS (a wheelhouse folder: install from it with the package index disabled; see `make wheelhouse`),
 # TEST_WORKERS (pytest-xdist workers for make test, default 2; 0 runs in one process),
-# TEST_THREADS (CPU threads of every process make test starts: $TLCOURSE_THREADS if set, else 1 with two or
-#   more workers, 2 without; see the test target),
 # INSTALLER (uv, the default, or pip: what installs the stack into the venv).
 
 PYTHON   ?= python3
@@ -26,7 +24,6 @@ TEST_WORKERS ?= 2
 # order conftest.py sorts them (longest first), not xdist's default (most tests first: the browser test's
 # four long tests came last, and one worker ran them while the other had nothing left).
 XDIST    := $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
-TEST_THREADS ?= $(or $(TLCOURSE_THREADS),$(if $(filter-out 0 1,$(TEST_WORKERS)),1,2))
 CONSTRAINTS ?= constraints.txt
 WHEELS   ?=
 PIP_ARGS := $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) $(if $(WHEELS),--no-index --find-links $(WHEELS))
@@ -92,13 +89,9 @@ reset: setup
 # tests/test_scaling.py (solutions/09 makes the same three launches: ranks, replicas, the single process's
 # losses and weights) and tl.memory's three training processes (lesson 04 starts them on the real model and
 # asserts each trained what it says, by the notebook's own counts; the unit test checks a hand-computed count).
-# One thread per process by default: two workers on two cores keep both busy (each kernel, torchrun rank and
-# browser-test kernel gets one thread instead of two threads fighting over one core), and the lessons' checks
-# meet another float path than the ledger's (2 threads), as on a learner's machine. TLCOURSE_THREADS=2 make test
-# runs the ledger's.
 test: setup
 	$(BIN)/python -m tlcourse fetch --profile smoke
-	TLCOURSE_PROFILE=smoke TLCOURSE_THREADS=$(TEST_THREADS) $(BIN)/python -m pytest tests solutions $(NBVAL) $(XDIST) --durations=25 \
+	TLCOURSE_PROFILE=smoke $(BIN)/python -m pytest tests solutions $(NBVAL) $(XDIST) --durations=25 \
 	  --ignore=tests/test_scaling.py \
 	  --deselect tests/test_memory.py::test_each_mode_trains_what_it_says_in_its_own_process
 

@@ -30,12 +30,28 @@ def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001
     items.sort(key=_longest_first)  # stable: every file's tests (a notebook's cells) stay in their order
 
 
-def _longest_first(item) -> int:  # noqa: ANN001
+# Test files that take tens of seconds, longest first (fresh-clone `make test`, 2026-12-07: the site build
+# ~45 s, JupyterLab restarted ~30 s, the one-thread detection assets ~30 s, doctor's smoke steps ~25 s, ...).
+# Handed out alphabetically, the site and slide tests came last: one worker built the site while the other
+# had nothing left to do.
+SLOW_TEST_FILES = ("tests/test_site.py", "tests/test_lab.py", "tests/test_detection.py", "tests/test_doctor.py",
+                   "tests/test_ci_skips.py", "tests/test_assets_hostile.py", "tests/test_verify.py",
+                   "tests/test_slides.py")
+
+
+def _longest_first(item) -> tuple[int, int]:  # noqa: ANN001
     """The order make test's workers take files in (with ``--no-loadscope-reorder``): the browser test (one
-    worker's longest file, minutes), then the notebooks (a minute each), then the other test files (seconds
-    to a minute), so that the last files handed out are short and neither worker waits long for the other."""
+    worker's longest file, minutes), then the notebooks (a minute each), then the slow test files (tens of
+    seconds, longest first), then the others (seconds), so that the last files handed out are short and
+    neither worker waits long for the other."""
     path = item.nodeid.split("::", 1)[0]
-    return 0 if path == BROWSER_TEST else 1 if path.endswith(".ipynb") else 2
+    if path == BROWSER_TEST:
+        return 0, 0
+    if path.endswith(".ipynb"):
+        return 1, 0
+    if path in SLOW_TEST_FILES:
+        return 2, SLOW_TEST_FILES.index(path)
+    return 3, 0
 
 
 def pytest_runtest_logreport(report) -> None:  # noqa: ANN001

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def collected(**env: str) -> set[str]:
     """The files whose tests `pytest tests/test_browser.py solutions` would run (collection only)."""
-    environ = {k: v for k, v in os.environ.items() if k not in ("TLCOURSE_BROWSER", "TLCOURSE_CHROMIUM")}
+    environ = {k: v for k, v in os.environ.items()  # PYTEST_ADDOPTS (e.g. -v) would change the listing read below
+               if k not in ("TLCOURSE_BROWSER", "TLCOURSE_CHROMIUM", "PYTEST_ADDOPTS")}
     proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
                            "--nbval-lax", "--nbval-current-env", "tests/test_browser.py", "solutions"],
                           cwd=ROOT, env={**environ, **env, "TLCOURSE_PROFILE": "smoke"},
