@@ -18,8 +18,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from .validate import load_json, write_atomic
 
 BEGIN, END, STUB = "# BEGIN SOLUTION", "# END SOLUTION", "# STUB: "
@@ -86,6 +84,9 @@ def dump(nb: dict[str, Any]) -> str:
     A cell without an id (a 4.4 notebook, a cell written by hand) gets one made from its position
     and source, so the same notebook always gives the same text (nbformat's own ids are random).
     """
+    import nbformat  # here, not at the top: every lesson imports this module (tl.ledger.record -> tl.interview), and
+    # nbformat brings jsonschema, whose format checkers take about 2 s to import (rfc3987_syntax builds its grammars)
+
     nb = json.loads(json.dumps(nb))  # a copy
     nb["nbformat"], nb["nbformat_minor"] = NBFORMAT
     for i, cell in enumerate(nb.get("cells", [])):
