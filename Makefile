@@ -64,12 +64,12 @@ sysdeps:
 # pip installs uv (pinned in the lock), and uv installs the stack: the same versions, several GB of wheels
 # downloaded and unpacked in parallel and kept in uv's cache (~/.cache/uv), so the next fresh clone links
 # them instead of downloading again (pip took 3-4 minutes here, every time); bytecode is compiled on first
-# import (PYTHONPYCACHEPREFIX, above). INSTALLER=pip: pip alone.
+# import (PYTHONPYCACHEPREFIX, above; pip is told not to compile either). INSTALLER=pip: pip alone.
 INSTALLER ?= uv
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(PIP_ARGS) --upgrade "pip>=24" $(if $(filter uv,$(INSTALLER)),uv)
-	$(if $(filter uv,$(INSTALLER)),$(BIN)/uv pip install --quiet --python $(BIN)/python,$(BIN)/python -m pip install --quiet) \
+	$(if $(filter uv,$(INSTALLER)),$(BIN)/uv pip install --quiet --python $(BIN)/python,$(BIN)/python -m pip install --quiet --no-compile) \
 	  $(PIP_ARGS) -e ".[$(TF_EXTRA),dev]"
 	@touch $@
 
