@@ -35,7 +35,7 @@ def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001
 # Handed out alphabetically, the site and slide tests came last: one worker built the site while the other
 # had nothing left to do.
 SLOW_TEST_FILES = ("tests/test_site.py", "tests/test_lab.py", "tests/test_detection.py", "tests/test_doctor.py",
-                   "tests/test_ci_skips.py", "tests/test_assets_hostile.py", "tests/test_verify.py",
+                   "tests/test_assets_hostile.py", "tests/test_verify.py",
                    "tests/test_slides.py")
 
 
